@@ -1,0 +1,85 @@
+# imbench: set-up, tests, and one target per paper table (PROFILE=quick|paper).
+PY ?= python3
+PROFILE ?= quick
+OUT ?= outputs
+TORCH_SPEC ?= torch==2.13.0
+# A local copy of the image sets in torchvision's layout, used before any download when present.
+MIRROR ?= $(wildcard ../shared/datasets)
+FETCH = $(PY) -m imbench.data fetch $(if $(MIRROR),--mirror $(MIRROR))
+RUN = $(PY) -m imbench -m profile=$(PROFILE) out_dir=$(OUT)
+TABLE = $(PY) -m imbench.tables --profile $(PROFILE) --out-dir $(OUT)
+
+.PHONY: install data data-fmnist test test-all run benchmark \
+	table-imsic-1 table-fajardo-5 table-fajardo-6 table-fajardo-7 table-fajardo-8 table-fajardo-9 \
+	table-gamo-1 table-gamo-2 table-egl-1 table-egl-2 table-egl-3 tables
+
+install:  ## install imbench (editable) and provision the default experiment's dataset (MNIST)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install $(TORCH_SPEC)
+	$(PY) -m pip install -e '.[test]'
+	$(MAKE) data
+
+data:
+	$(FETCH) mnist
+
+data-fmnist:
+	$(FETCH) fmnist
+
+test:
+	$(PY) -m pytest -q
+
+test-all:
+	$(PY) -m pytest -q -m ""
+
+run:
+	$(PY) -m imbench
+
+table-fajardo-5: data
+	$(RUN) experiment=fajardo_5
+	$(TABLE) fajardo_5
+
+table-fajardo-6: data
+	$(RUN) experiment=fajardo_6
+	$(TABLE) fajardo_6
+
+table-fajardo-7: data-fmnist
+	$(RUN) experiment=fajardo_7
+	$(TABLE) fajardo_7
+
+table-fajardo-8: data-fmnist
+	$(RUN) experiment=fajardo_8
+	$(TABLE) fajardo_8
+
+# Table 9 times SMOTE inside the SMOTE runs of Tables 5-8 (finished runs are reused, not redone).
+table-fajardo-9: data data-fmnist
+	for e in fajardo_5 fajardo_6 fajardo_7 fajardo_8; do $(RUN) experiment=$$e hydra.sweeper.params.method=smote || exit 1; done
+	$(TABLE) fajardo_9
+
+table-gamo-1: data data-fmnist
+	$(RUN) experiment=gamo_1
+	$(RUN) experiment=gamo_1 data=fmnist classifier=gamo_conv_cn hydra.sweeper.params.method=none
+	$(TABLE) gamo_1
+
+# Needs CIFAR-10 and SVHN under the data root (python -m imbench.data fetch cifar10 / svhn).
+table-gamo-2:
+	$(RUN) experiment=gamo_2
+	$(TABLE) gamo_2
+
+table-imsic-1: data data-fmnist
+	$(RUN) experiment=imsic_1
+	$(RUN) experiment=imsic_1 data=fmnist classifier.schedule.epochs=25
+	$(TABLE) imsic_1
+
+table-egl-1:
+	$(RUN) experiment=egl_1
+	$(TABLE) egl_1
+
+table-egl-2:
+	$(RUN) experiment=egl_2
+	$(TABLE) egl_2
+
+# No method of Table 3 exists yet: this writes the table with every row marked empty.
+table-egl-3:
+	-$(TABLE) egl_3
+
+benchmark:
+	$(PY) benchmarks/run.py

@@ -1,0 +1,164 @@
+"""Training loop for the downstream classifiers.
+
+The loop is a function of (model, data, schedule). Data are tensors already on the device and
+mini-batches are index gathers, so a later change can train many independent models of one
+architecture at once with the same schedule semantics.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from imbench.errors import ConfigError, TrainingError
+
+LOSSES = ("ce", "ls")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+
+
+@dataclass
+class Schedule:
+    """How to train: length, batching, optimiser, loss and model selection.
+
+    ``steps`` (mini-batches), when set, replaces ``epochs``. ``shuffle='epoch'`` reshuffles every
+    epoch; ``'once'`` shuffles once and reads the same order every epoch (IMSIC's and GAMO's code).
+    ``selection='best_val'`` keeps the epoch with the best validation score (EGL); ``'last'`` the end.
+    """
+
+    epochs: int = 20
+    steps: int | None = None
+    batch_size: int = 128
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    betas: Sequence[float] = (0.9, 0.999)
+    alpha: float = 0.99
+    eps: float = 1e-8
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    loss: str = "ce"
+    shuffle: str = "epoch"
+    selection: str = "last"
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ConfigError(f"unknown loss {self.loss!r}; valid: {', '.join(LOSSES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+        if self.shuffle not in ("epoch", "once"):
+            raise ConfigError(f"schedule.shuffle must be 'epoch' or 'once', got {self.shuffle!r}")
+        if self.selection not in ("last", "best_val"):
+            raise ConfigError(f"schedule.selection must be 'last' or 'best_val', got {self.selection!r}")
+        if self.batch_size < 1 or self.epochs < 1 or (self.steps is not None and self.steps < 1):
+            raise ConfigError("schedule.batch_size, epochs and steps must be positive")
+
+
+@dataclass
+class TrainResult:
+    epochs_run: int
+    steps_run: int
+    final_loss: float
+    best_epoch: int | None = None
+    history: list[float] = field(default_factory=list)
+
+
+def make_optimizer(params, s: Schedule) -> torch.optim.Optimizer:
+    if s.optimizer == "adam":
+        return torch.optim.Adam(params, lr=s.lr, betas=tuple(s.betas), eps=s.eps, weight_decay=s.weight_decay)
+    if s.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=s.lr, alpha=s.alpha, eps=s.eps, weight_decay=s.weight_decay)
+    return torch.optim.SGD(params, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
+
+
+def per_sample_loss(logits: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
+    """Cross-entropy, or least squares between the softmax output and the one-hot target (GAMO's LS)."""
+    if loss == "ce":
+        return F.cross_entropy(logits, target, reduction="none")
+    onehot = F.one_hot(target, logits.shape[1]).to(logits.dtype)
+    return ((torch.softmax(logits, dim=1) - onehot) ** 2).mean(dim=1)
+
+
+def train_model(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    schedule: Schedule,
+    *,
+    sample_weight: torch.Tensor | None = None,
+    seed: int = 0,
+    val: tuple[torch.Tensor, torch.Tensor] | None = None,
+    val_score: Callable[[np.ndarray, np.ndarray], float] | None = None,
+    progress: Callable[[int, float], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` in place on (X, y); X and y already live on the model's device.
+
+    Raises :class:`TrainingError` as soon as the loss is not finite, naming epoch, step and seed.
+    """
+    n = len(y)
+    if n == 0:
+        raise TrainingError("empty training set")
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    torch.manual_seed(seed)  # dropout randomness
+    opt = make_optimizer(model.parameters(), schedule)
+    per_epoch = math.ceil(n / schedule.batch_size)
+    total_steps = schedule.steps if schedule.steps is not None else schedule.epochs * per_epoch
+    order = torch.randperm(n, generator=gen)
+    best_score, best_state, best_epoch = -math.inf, None, None
+    history: list[float] = []
+    step, epoch, running = 0, 0, 0.0
+    model.train()
+    while step < total_steps:
+        if schedule.shuffle == "epoch" and epoch > 0:
+            order = torch.randperm(n, generator=gen)
+        epoch_loss, batches = 0.0, 0
+        for start in range(0, n, schedule.batch_size):
+            if step >= total_steps:
+                break
+            idx = order[start:start + schedule.batch_size].to(X.device)
+            logits = model(X[idx])
+            losses = per_sample_loss(logits, y[idx], schedule.loss)
+            loss = (losses * sample_weight[idx]).mean() if sample_weight is not None else losses.mean()
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"training loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} (seed {seed}); "
+                    "lower the learning rate (classifier.schedule.lr) or check the input data for NaN/inf"
+                )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            epoch_loss += float(loss.detach())
+            batches += 1
+            step += 1
+        epoch += 1
+        running = epoch_loss / max(batches, 1)
+        history.append(running)
+        if progress is not None:
+            progress(epoch, running)
+        if schedule.selection == "best_val" and val is not None:
+            score = val_score(val[1].cpu().numpy(), predict_proba(model, val[0]))
+            model.train()
+            if score > best_score:
+                best_score, best_epoch = score, epoch
+                best_state = copy.deepcopy(model.state_dict())
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(epochs_run=epoch, steps_run=step, final_loss=running, best_epoch=best_epoch, history=history)
+
+
+@torch.no_grad()
+def predict_proba(model: nn.Module, X: torch.Tensor, batch_size: int = 2048) -> np.ndarray:
+    """Softmax class probabilities, in evaluation mode, as a float64 numpy array."""
+    was_training = model.training
+    model.eval()
+    out = [torch.softmax(model(X[i:i + batch_size]).float(), dim=1).cpu() for i in range(0, len(X), batch_size)]
+    model.train(was_training)
+    proba = torch.cat(out).double().numpy()
+    if not np.all(np.isfinite(proba)):
+        raise TrainingError("the trained classifier predicts NaN/inf probabilities; training diverged")
+    return proba

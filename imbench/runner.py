@@ -1,0 +1,247 @@
+"""Run one configured job: every fold and classifier repeat, one record per run, resumable."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from hydra.utils import instantiate
+from sklearn.metrics import average_precision_score, f1_score
+from sklearn.model_selection import StratifiedKFold
+from tqdm.auto import tqdm
+
+from imbench import provenance
+from imbench.config import apply_profile, identity, skew_spec, validate
+from imbench.data.datasets import Dataset, load_dataset
+from imbench.data.protocol import Fold, fold_rng, make_folds
+from imbench.data.skew import class_counts, minority_classes
+from imbench.errors import ConfigError
+from imbench.methods.base import FlatteningSampler, resolve_sampling_strategy, synthetic_mask
+from imbench.metrics import evaluate
+from imbench.records import finish_run, is_done, load_record, prepare_run_dir, run_hash
+
+
+@dataclass
+class JobSummary:
+    records: list[dict] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    new: int = 0
+    resumed: int = 0
+    wall_s: float = 0.0
+
+    def mean(self, *keys: str) -> float:
+        vals = []
+        for r in self.records:
+            v: Any = r["metrics"]
+            for k in keys:
+                v = v[k]
+            vals.append(v)
+        return float(np.mean(vals)) if vals else float("nan")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={name} was asked for but CUDA is not available here; use device=cpu or device=auto")
+    return torch.device(name)
+
+
+def build_sampler(method_cfg: dict, y: np.ndarray, minority: list[int], seed: int, ndim: int):
+    """Instantiate the method's sampler for one training set (strategy resolved, seeded)."""
+    params = copy.deepcopy(method_cfg["sampler"])
+    params["sampling_strategy"] = resolve_sampling_strategy(params.get("sampling_strategy", "auto"),
+                                                            class_counts(y), minority)
+    params["random_state"] = int(seed)
+    sampler = instantiate(params, _convert_="all")
+    return FlatteningSampler(sampler) if ndim > 2 else sampler
+
+
+def oversample(method_cfg: dict, X: np.ndarray, y: np.ndarray, minority: list[int], seed: int):
+    """Apply the method's sampler; returns X_res, y_res, synthetic mask and seconds taken."""
+    t0 = time.perf_counter()
+    sampler = build_sampler(method_cfg, y, minority, seed, X.ndim)
+    try:
+        X_res, y_res = sampler.fit_resample(X, y)
+    except ValueError as e:
+        raise ConfigError(f"method {method_cfg['name']!r} could not resample this training set: {e}") from e
+    X_res, y_res = np.asarray(X_res, dtype=X.dtype), np.asarray(y_res)
+    return X_res, y_res, synthetic_mask(X, y, X_res, y_res), time.perf_counter() - t0
+
+
+def weighted_minority_f1(y_true: np.ndarray, pred: np.ndarray, minority: list[int]) -> float:
+    """Fajardo's grid-search score: support-weighted F1 over the minority classes (spec §1.3)."""
+    return float(f1_score(y_true, pred, labels=minority, average="weighted", zero_division=0))
+
+
+def search_synthetic_weight(cfg: dict, X: np.ndarray, y: np.ndarray, classes: list[int], minority: list[int],
+                            seed: int, device: torch.device) -> dict:
+    """Fajardo's Table 14 search: stratified k-fold on the real training set; synthetic samples are made
+    from, and added to, the training part only; score = weighted minority F1 on the held-out part."""
+    grid = [float(w) for w in cfg["classifier"]["weight_grid"]]
+    k = int(cfg["classifier"].get("weight_search_folds", 2))
+    scores = np.zeros((k, len(grid)))
+    notes = []
+    for f, (tr, ho) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(X.reshape(len(X), -1), y)):
+        method_cfg = copy.deepcopy(cfg["method"])
+        kn = method_cfg["sampler"].get("k_neighbors")
+        smallest = min(class_counts(y[tr]).values())
+        if isinstance(kn, int) and kn >= smallest:
+            method_cfg["sampler"]["k_neighbors"] = smallest - 1
+            notes.append(f"fold {f}: k_neighbors lowered to {smallest - 1} (smallest class has {smallest})")
+        X_res, y_res, synth, _ = oversample(method_cfg, X[tr], y[tr], minority, seed + 1 + f)
+        for j, w in enumerate(grid):
+            clf_cfg = copy.deepcopy(cfg["classifier"])
+            clf_cfg["synthetic_weight"] = w
+            clf = instantiate(clf_cfg, _convert_="all")
+            clf.fit(X_res, y_res, classes=classes, synthetic=synth, seed=seed + 100 * f + j, device=device)
+            pred = np.asarray(classes)[clf.predict_proba(X[ho]).argmax(1)]
+            scores[f, j] = weighted_minority_f1(y[ho], pred, minority)
+    mean = scores.mean(axis=0)
+    return {"grid": grid, "scores": mean.tolist(), "chosen": grid[int(np.argmax(mean))], "folds": k, "notes": notes}
+
+
+def _preprocess(cfg: dict, ds: Dataset, X_tr, X_other: list):
+    spec = cfg["data"].get("preprocess")
+    if ds.kind != "tabular" or not spec:
+        return X_tr, X_other
+    from imbench.data.preprocess import build_preprocessor
+
+    pre = build_preprocessor(spec, continuous=ds.continuous)
+    X_tr = pre.fit_transform(X_tr).astype(np.float32)
+    return X_tr, [None if x is None else pre.transform(x).astype(np.float32) for x in X_other]
+
+
+def _split(ds: Dataset, fold: Fold, holdout: bool):
+    if holdout:
+        return (ds.X_train[fold.train], ds.y_train[fold.train], ds.X_test[fold.test], ds.y_test[fold.test], None)
+    val = None if fold.val is None else (ds.X_train[fold.val], ds.y_train[fold.val])
+    return (ds.X_train[fold.train], ds.y_train[fold.train], ds.X_train[fold.test], ds.y_train[fold.test], val)
+
+
+def job_description(cfg: dict) -> dict:
+    """The few fields tables group by, copied into every record."""
+    return {
+        "data": cfg["data"]["dataset"],
+        "ir": cfg.get("ir"),
+        "skew": cfg["skew"].get("name", cfg["skew"].get("scheme")),
+        "method": cfg["method"]["name"],
+        "classifier": cfg["classifier"]["name"],
+        "loss": cfg["classifier"].get("schedule", {}).get("loss"),
+        "protocol": cfg["protocol"]["name"],
+        "seed": cfg["seed"],
+    }
+
+
+def run_job(cfg: dict, log=print) -> JobSummary:
+    """Run every fold × repeat of a composed (plain-dict, resolved) config; skip finished runs."""
+    validate(cfg)
+    t_job = time.perf_counter()
+    eff = apply_profile(cfg)
+    device = resolve_device(str(cfg["device"]))
+    skew = skew_spec(eff)
+    ds = load_dataset(eff["data"])
+    holdout = eff["protocol"]["name"] == "holdout"
+    folds = make_folds(eff["protocol"], skew, ds.y_train, ds.y_test if holdout else None, eff["folds"], eff["seed"])
+    ident = identity(eff)
+    out_dir = Path(cfg["out_dir"])
+    summary = JobSummary()
+    desc = job_description(eff)
+    classes = ds.classes
+    units = [(f, r) for f in folds for r in range(eff["repeats"])]
+    bar = tqdm(total=len(units), desc=f"{desc['data']}/{desc['method']}/{desc['classifier']}", unit="run",
+               disable=not cfg.get("progress", True))
+    for fold in folds:
+        dirs = [out_dir / run_hash({**ident, "fold": fold.index, "repeat": r}) for r in range(eff["repeats"])]
+        todo = [r for r, d in enumerate(dirs) if cfg.get("rerun") or not is_done(d)]
+        for r, d in enumerate(dirs):
+            if r not in todo:
+                summary.records.append(load_record(d))
+                summary.paths.append(str(d / "result.json"))
+                summary.resumed += 1
+                bar.update(1)
+        if not todo:
+            continue
+        X_tr, y_tr, X_te, y_te, val = _split(ds, fold, holdout)
+        X_tr, (X_te, X_val) = _preprocess(eff, ds, X_tr, [X_te, None if val is None else val[0]])
+        val = None if val is None else (X_val, val[1])
+        counts_before = class_counts(y_tr)
+        minority = minority_classes(skew, counts_before)
+        os_seed = int(fold_rng(eff["seed"], fold.index, 3).integers(2**31 - 1))
+        X_res, y_res, synth, t_os = oversample(eff["method"], X_tr, y_tr, minority, os_seed)
+        search = None
+        clf_cfg = copy.deepcopy(eff["classifier"])
+        if clf_cfg.get("weight_grid") and synth.any():
+            search = search_synthetic_weight(eff, X_tr, y_tr, classes, minority, os_seed, device)
+            clf_cfg["synthetic_weight"] = search["chosen"]
+        clf_cfg.pop("weight_grid", None)
+        clf_cfg.pop("weight_search_folds", None)
+        for r in todo:
+            run_dir = dirs[r]
+            prepare_run_dir(run_dir, rerun=bool(cfg.get("rerun")))
+            started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            seed = int(fold_rng(eff["seed"], fold.index, 4 + r).integers(2**31 - 1))
+            t0 = time.perf_counter()
+            clf = instantiate(clf_cfg, _convert_="all")
+            val_score = None
+            if clf.schedule.selection == "best_val":
+                pos = classes.index(minority[0]) if len(classes) == 2 else None
+                val_score = (lambda yt, p: float(average_precision_score(yt == pos, p[:, pos]))) if pos is not None \
+                    else (lambda yt, p: float(np.mean(p.argmax(1) == yt)))
+            epoch_bar = tqdm(total=clf.schedule.epochs, desc="epochs", leave=False, unit="ep",
+                             disable=not cfg.get("progress", True) or clf.schedule.steps is not None)
+            clf.fit(X_res, y_res, classes=classes, synthetic=synth, seed=seed, device=device, val=val,
+                    val_score=val_score, progress=lambda e, l: (epoch_bar.update(1), epoch_bar.set_postfix(loss=f"{l:.4f}")))
+            epoch_bar.close()
+            t_train = time.perf_counter() - t0
+            metrics = evaluate(y_te, clf.predict_proba(X_te), classes, minority)
+            record = {
+                "experiment": cfg.get("experiment_name"),
+                "job": {**desc, "minority": minority, "fold": fold.index, "repeat": r},
+                "run_id": run_dir.name,
+                "metrics": metrics,
+                "counts": {"train_before": counts_before, "train_after": class_counts(y_res),
+                           "synthetic": int(synth.sum()), "test": class_counts(y_te)},
+                "seeds": {"base": eff["seed"], "oversampler": os_seed, "classifier": seed},
+                "synthetic_weight": clf.synthetic_weight,
+                "weight_search": search,
+                "training": {"epochs": clf.result.epochs_run, "steps": clf.result.steps_run,
+                             "final_loss": clf.result.final_loss, "best_epoch": clf.result.best_epoch},
+                "timing": {"oversample_s": t_os, "train_s": t_train},
+                "config": cfg,
+                "effective": {"folds": eff["folds"], "repeats": eff["repeats"],
+                              "schedule": eff["classifier"].get("schedule"), "weight_grid": eff["classifier"].get("weight_grid")},
+                "data_provenance": ds.provenance,
+                "git": provenance.git_state(),
+                "hardware": provenance.hardware(str(device)),
+                "versions": provenance.versions(),
+                "command": provenance.command_line(),
+                "started_at": started,
+                "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            }
+            path = finish_run(run_dir, record)
+            summary.records.append(record)
+            summary.paths.append(str(path))
+            summary.new += 1
+            bar.update(1)
+    bar.close()
+    summary.wall_s = time.perf_counter() - t_job
+    return summary
+
+
+def summary_line(cfg: dict, s: JobSummary) -> str:
+    d = job_description(cfg)
+    first = s.paths[0] if s.paths else "-"
+    more = f" (+{len(s.paths) - 1} more)" if len(s.paths) > 1 else ""
+    return (
+        f"{d['data']} ir={d['ir']} method={d['method']} classifier={d['classifier']}: "
+        f"ACSA {s.mean('acsa'):.4f} GM {s.mean('gm'):.4f} minority recall {s.mean('minority', 'recall'):.4f} "
+        f"F1 {s.mean('minority', 'f1'):.4f} | {len(s.records)} runs ({s.new} new, {s.resumed} resumed) "
+        f"in {s.wall_s:.1f}s | record: {first}{more}"
+    )

@@ -1,0 +1,115 @@
+"""``python -m imbench.tables EXPERIMENT``: collect finished runs into the paper's table (md, csv, tex)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from imbench.methods.registry import PLANNED
+from imbench.tables.collect import (
+    UnknownExperiment, available_experiments, collect_records, count_other_profiles, load_table_spec, records_frame,
+)
+from imbench.tables.header import header_lines
+from imbench.tables.layouts import LAYOUTS
+from imbench.tables.model import Table
+from imbench.tables.render import to_csv, to_latex, to_markdown
+
+
+@dataclass
+class Outputs:
+    table: Table
+    markdown: str
+    csv: str
+    latex: str
+
+
+def source_experiments(experiment: str, spec: dict) -> list[str]:
+    """The experiments whose records feed the table (``table.sources`` for the timing layout)."""
+    return list(spec.get("sources") or [experiment]) if spec.get("layout") == "fajardo_timing" else [experiment]
+
+
+def build_table(spec: dict, records: list[dict]) -> Table:
+    """Lay out already-filtered records with the spec's layout (pure: no files)."""
+    layout = spec.get("layout")
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown table layout {layout!r}; known: {', '.join(LAYOUTS)}")
+    return LAYOUTS[layout](records_frame(records), spec)
+
+
+def generated_by(experiment: str, profile: str, out_dir: str = "outputs") -> str:
+    cmd = f"python -m imbench.tables {experiment} --profile {profile}"
+    return cmd if out_dir == "outputs" else f"{cmd} --out-dir {out_dir}"
+
+
+def render(experiment: str, spec: dict, records: list[dict], profile: str, out_dir: str = "outputs") -> Outputs:
+    """Table plus its Markdown, CSV and LaTeX text, each starting with the provenance header."""
+    table = build_table(spec, records)
+    header = header_lines(table, experiment, profile, records, generated_by(experiment, profile, out_dir))
+    return Outputs(table, to_markdown(table, header), to_csv(table, header), to_latex(table, header))
+
+
+def write_outputs(out: Outputs, results_dir: str | Path, experiment: str, profile: str) -> list[Path]:
+    """Write ``<results_dir>/<experiment>_<profile>.{md,csv,tex}``; returns the paths."""
+    base = Path(results_dir)
+    base.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ext, text in (("md", out.markdown), ("csv", out.csv), ("tex", out.latex)):
+        path = base / f"{experiment}_{profile}.{ext}"
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def run_hint(experiment: str, spec: dict, profile: str, out_dir: str) -> str:
+    """The command(s) that make the missing runs."""
+    extra = "" if out_dir == "outputs" else f" out_dir={out_dir}"
+    if spec.get("layout") == "fajardo_timing":
+        return "; ".join(f"python -m imbench -m experiment={e} profile={profile}{extra} hydra.sweeper.params.method=smote"
+                         for e in source_experiments(experiment, spec))
+    return f"python -m imbench -m experiment={experiment} profile={profile}{extra}"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m imbench.tables", description=__doc__)
+    p.add_argument("experiment", help="name of conf/experiment/<EXPERIMENT>.yaml")
+    p.add_argument("--out-dir", default="outputs", help="where the runs' records are (default: outputs)")
+    p.add_argument("--results-dir", default="results", help="where the tables are written (default: results)")
+    p.add_argument("--profile", default="quick", choices=["quick", "paper"], help="which runs to collect")
+    p.add_argument("--conf-dir", default="conf", help="the config folder (default: conf)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point; returns 0 (written), 1 (no finished runs matched) or 2 (unknown experiment/layout)."""
+    args = parse_args(argv)
+    try:
+        spec = load_table_spec(args.conf_dir, args.experiment)
+        if spec.get("layout") not in LAYOUTS:
+            raise UnknownExperiment(f"experiment {args.experiment!r} has table layout {spec.get('layout')!r}; "
+                                    f"known layouts: {', '.join(LAYOUTS)}")
+    except UnknownExperiment as e:
+        known = ", ".join(available_experiments(args.conf_dir)) if Path(args.conf_dir, "experiment").is_dir() else "none"
+        print(f"imbench.tables: error: {e}. Available experiments (in {args.conf_dir}/experiment): {known}",
+              file=sys.stderr)
+        return 2
+    sources = source_experiments(args.experiment, spec)
+    records = collect_records(args.out_dir, sources, args.profile)
+    runnable = [m for m in spec.get("rows", []) if m not in PLANNED]
+    if not records:
+        others = count_other_profiles(args.out_dir, sources, args.profile)
+        seen = f" (found {', '.join(f'{n} of profile {p}' for p, n in others.items())})" if others else ""
+        msg = (f"imbench.tables: no finished runs of {', '.join(sources)} with profile {args.profile} "
+               f"under {args.out_dir}{seen}.")
+        if runnable:
+            print(f"{msg} Make them with: {run_hint(args.experiment, spec, args.profile, args.out_dir)}",
+                  file=sys.stderr)
+            return 1
+        # Nothing in this table can run yet: still write it, every row marked empty with its reason.
+        print(f"{msg} No method of this table is implemented yet; writing it with every row empty.", file=sys.stderr)
+    out = render(args.experiment, spec, records, args.profile, args.out_dir)
+    paths = write_outputs(out, args.results_dir, args.experiment, args.profile)
+    print(out.markdown)
+    for path in paths:
+        print(f"wrote {path}")
+    return 0 if records else 1

@@ -1,0 +1,103 @@
+"""Finding the table spec of an experiment and turning finished run records into one flat DataFrame."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from imbench.records import iter_records
+
+JOB_KEYS = ["experiment", "data", "ir", "skew", "method", "classifier", "loss", "protocol", "seed", "fold", "repeat"]
+GROUPS = ("minority", "majority", "overall")
+SCALARS = ("acsa", "gm", "accuracy", "auc_pr", "auc_roc")
+BASE_COLUMNS = JOB_KEYS + ["m_set", "classes", "profile", "commit", "dirty", "host", "device", "gpu",
+                           "processor", "cpu_count", "command", "oversample_s", "train_s", "path"]
+
+
+class UnknownExperiment(LookupError):
+    """The experiment has no ``conf/experiment/<name>.yaml`` (or no ``table`` section)."""
+
+
+def available_experiments(conf_dir: str | os.PathLike) -> list[str]:
+    """Experiment names that have a ``table`` section under ``conf_dir/experiment``."""
+    found = []
+    for path in sorted(Path(conf_dir, "experiment").glob("*.yaml")):
+        if "table" in OmegaConf.load(path):
+            found.append(path.stem)
+    return found
+
+
+def load_table_spec(conf_dir: str | os.PathLike, experiment: str) -> dict:
+    """The experiment's ``table`` section as a plain dict; raises UnknownExperiment."""
+    path = Path(conf_dir, "experiment", f"{experiment}.yaml")
+    if not path.is_file():
+        raise UnknownExperiment(f"unknown experiment {experiment!r}")
+    cfg = OmegaConf.load(path)
+    if "table" not in cfg:
+        raise UnknownExperiment(f"experiment {experiment!r} has no 'table' section in {path}")
+    return OmegaConf.to_container(cfg.table, resolve=True)
+
+
+def profile_of(record: dict) -> str | None:
+    return ((record.get("config") or {}).get("profile") or {}).get("name")
+
+
+def collect_records(out_dir: str | os.PathLike, experiments: Iterable[str], profile: str) -> list[dict]:
+    """Finished records of the given experiments made with ``profile``."""
+    return [r for e in experiments for r in iter_records(out_dir, e) if profile_of(r) == profile]
+
+
+def count_other_profiles(out_dir: str | os.PathLike, experiments: Iterable[str], profile: str) -> dict[str, int]:
+    """How many finished records of these experiments were made with each other profile."""
+    counts: dict[str, int] = {}
+    for e in experiments:
+        for r in iter_records(out_dir, e):
+            p = str(profile_of(r))
+            if p != profile:
+                counts[p] = counts.get(p, 0) + 1
+    return counts
+
+
+def _class_map(classes: list, values: Iterable) -> dict:
+    return {int(c): v for c, v in zip(classes, values)}
+
+
+def record_row(record: dict) -> dict:
+    """One record flattened: job fields, group/scalar metrics, per-class values keyed by class label."""
+    job, m = record.get("job") or {}, record.get("metrics") or {}
+    classes = [int(c) for c in m.get("classes", [])]
+    hw, git, timing = record.get("hardware") or {}, record.get("git") or {}, record.get("timing") or {}
+    row = {k: job.get(k) for k in JOB_KEYS}
+    row.update(
+        experiment=record.get("experiment"), m_set=tuple(sorted(int(c) for c in job.get("minority") or ())),
+        classes=tuple(classes), profile=profile_of(record), commit=git.get("commit"), dirty=git.get("dirty"),
+        host=hw.get("host"), device=hw.get("device"), gpu=hw.get("gpu"), processor=hw.get("processor"),
+        cpu_count=hw.get("cpu_count"), command=record.get("command"),
+        oversample_s=timing.get("oversample_s"), train_s=timing.get("train_s"), path=record.get("_path"),
+    )
+    for group in GROUPS:
+        for k, v in (m.get(group) or {}).items():
+            row[f"{group}.{k}"] = v
+    for k in SCALARS:
+        row[k] = m.get(k)
+    for k, v in (m.get("ap_at") or {}).items():
+        row[f"ap_at.{k}"] = v
+    for stat, values in (m.get("per_class") or {}).items():
+        for c, v in _class_map(classes, values).items():
+            row[f"{stat}.{c}"] = v
+    # JSON turns the int keys of the count dicts into strings.
+    for c, v in ((record.get("counts") or {}).get("train_before") or {}).items():
+        row[f"train_count.{int(c)}"] = v
+    return row
+
+
+def records_frame(records: Iterable[dict]) -> pd.DataFrame:
+    """One row per record (see ``record_row``); always has the base columns, even when empty."""
+    df = pd.DataFrame([record_row(r) for r in records])
+    for col in BASE_COLUMNS:
+        if col not in df.columns:
+            df[col] = pd.Series(dtype=object)
+    return df

@@ -1,0 +1,317 @@
+"""The results collector: layouts on constructed records, the files it writes and its exit codes."""
+from __future__ import annotations
+
+import copy
+import io
+import json
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from imbench.metrics import evaluate, lift_percent
+from imbench.records import RESULT, finish_run, run_hash
+from imbench.tables import build_table, load_table_spec, mean_ranks, friedman_iman_davenport, render
+
+REPO = Path(__file__).resolve().parents[1]
+M7 = [0, 1, 2, 3, 4, 5, 9]
+
+
+def fake_metrics(classes: list[int], minority: list[int], seed: int) -> dict:
+    """Metrics of a noisy classifier on a small synthetic test set, as the runner stores them."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(classes, 12)
+    proba = rng.dirichlet(np.ones(len(classes)), size=len(y))
+    proba[np.arange(len(y)), [classes.index(c) for c in y]] += rng.uniform(0, 0.8, len(y))
+    return evaluate(y, proba / proba.sum(1, keepdims=True), classes, minority)
+
+
+def make_record(experiment: str, method: str, *, fold: int = 0, repeat: int = 0, data: str = "mnist",
+                skew: str = "fajardo_m7", ir: float = 320, minority=M7, classes=tuple(range(10)), loss: str = "ce",
+                profile: str = "quick", commit: str = "abc1234", dirty: bool = False, host: str = "box1",
+                oversample_s: float = 0.4, counts: dict | None = None, **metric_overrides) -> dict:
+    """A record shaped like runner.run_job's; ``metric_overrides`` set metrics by path, levels joined by '__' ('overall__f1')."""
+    classes = list(classes)
+    metrics = fake_metrics(classes, list(minority), seed=zlib.crc32(f"{method}/{fold}/{repeat}/{data}/{skew}".encode()))
+    for path, value in metric_overrides.items():
+        keys = path.split("__")
+        target = metrics
+        for k in keys[:-1]:
+            target = target[k]
+        target[keys[-1]] = value
+    return {
+        "experiment": experiment,
+        "job": {"data": data, "ir": ir, "skew": skew, "method": method, "classifier": "mlp", "loss": loss,
+                "protocol": "holdout", "seed": 0, "minority": list(minority), "fold": fold, "repeat": repeat},
+        "metrics": metrics,
+        "counts": {"train_before": {str(c): n for c, n in (counts or {c: 100 for c in classes}).items()}},
+        "timing": {"oversample_s": oversample_s, "train_s": 1.0},
+        "config": {"profile": {"name": profile}, "experiment_name": experiment},
+        "git": {"commit": commit, "dirty": dirty},
+        "hardware": {"host": host, "device": "cpu", "processor": "x86_64", "cpu_count": 8},
+        "command": f"python -m imbench -m experiment={experiment} profile={profile}",
+    }
+
+
+def write_records(out_dir: Path, records: list[dict], done: bool = True) -> None:
+    for rec in records:
+        run_dir = out_dir / run_hash({"r": rec["job"], "p": rec["config"], "x": rec["experiment"]})
+        run_dir.mkdir(parents=True)
+        if done:
+            finish_run(run_dir, rec)
+        else:  # interrupted: result written, no completion marker
+            (run_dir / RESULT).write_text(json.dumps(rec))
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "imbench.tables", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+
+
+def spec_of(experiment: str) -> dict:
+    return load_table_spec(REPO / "conf", experiment)
+
+
+def fajardo_records() -> list[dict]:
+    """Block fajardo_m7: SMOTE overall F1 .650/.658 (mean .654), RANDOM .655/.659 (mean .657), RANDOM best m F1."""
+    recs = []
+    for fold, (s_f1, r_f1) in enumerate([(0.650, 0.655), (0.658, 0.659)]):
+        recs.append(make_record("fajardo_5", "smote", fold=fold, overall__f1=s_f1, minority__f1=0.60 + fold / 100,
+                                minority__precision=0.9 + fold / 50))
+        recs.append(make_record("fajardo_5", "random", fold=fold, overall__f1=r_f1, minority__f1=0.70))
+    # Block fajardo_m3 has only SMOTE runs (one draw), so SMOTE is best there.
+    recs.append(make_record("fajardo_5", "smote", skew="fajardo_m3", minority=[3, 4, 5], overall__f1=0.78))
+    return recs
+
+
+def test_fajardo_cells_lift_and_asterisk():
+    table = build_table(spec_of("fajardo_5"), fajardo_records())
+    data = table.data.set_index(["block", "method"])
+    smote = data.loc[("fajardo_m7", "smote")]
+    assert smote["n"] == 2
+    assert smote["overall_f1_mean"] == pytest.approx(0.654)
+    assert smote["overall_f1_std"] == pytest.approx(np.std([0.650, 0.658], ddof=1))
+    assert smote["minority_precision_mean"] == pytest.approx(0.91)
+    assert data.loc[("fajardo_m7", "random"), "lift_percent"] == pytest.approx(lift_percent(0.657, 0.654))
+    block = table.blocks[0].frame
+    assert table.blocks[0].heading == "m = {0,1,2,3,4,5,9} | M = {6,7,8}"
+    assert block.loc["RANDOM*", ("", "Lift %")] == "0.459"  # (.657 - .654) / .654 = +0.459 %
+    assert block.loc["SMOTE", ("", "Lift %")] == "-"
+    assert block.loc["SMOTE", ("Overall", "F1")] == "0.654"
+    assert block.loc["Imbalanced", ("m", "F1")] == ""
+    assert [lab for lab in block.index if lab.endswith("*")] == ["RANDOM*"]
+    m3 = table.blocks[2].frame
+    assert table.blocks[2].heading == "m = {3,4,5} | M = {0,1,2,6,7,8,9}"
+    assert [lab for lab in m3.index if lab.endswith("*")] == ["SMOTE*"]
+    assert "fajardo_m5 (no runs)" == table.blocks[1].heading
+    assert table.empty["Imbalanced (none)"] == "no finished runs"
+    assert table.empty["CVAE (cvae)"] == "method not implemented yet (planned: Fajardo et al. 2021)"
+    assert "SMOTE (smote)" not in table.empty and "RANDOM (random)" not in table.empty
+    assert "RANDOM (random) has no runs for blocks fajardo_m5, fajardo_m3: those cells are blank" in table.notes
+
+
+def test_cli_writes_three_files_with_header_and_filters(tmp_path):
+    out, res = tmp_path / "runs", tmp_path / "results"
+    write_records(out, fajardo_records())
+    paper = make_record("fajardo_5", "smote", fold=7, profile="paper", overall__f1=0.1)
+    write_records(out, [paper])
+    write_records(out, [make_record("fajardo_5", "smote", fold=8, overall__f1=0.2, dirty=True, commit="ffff")],
+                  done=False)
+    write_records(out, [make_record("fajardo_6", "smote", fold=9, overall__f1=0.3, ir=80)])
+    proc = run_cli("fajardo_5", "--out-dir", str(out), "--results-dir", str(res), "--profile", "quick")
+    assert proc.returncode == 0, proc.stderr
+    md, csv, tex = (res / f"fajardo_5_quick.{ext}" for ext in ("md", "csv", "tex"))
+    assert str(md) in proc.stdout and "| SMOTE |" in proc.stdout
+    text = md.read_text()
+    assert text.startswith("# Table 5: Downstream classifier results for MNIST with rho = 320")
+    assert f"python -m imbench.tables fajardo_5 --profile quick --out-dir {out}" in text
+    assert "python -m imbench -m experiment=fajardo_5 profile=quick" in text
+    assert "Git commit(s) of the runs: abc1234" in text and "ffff" not in text
+    assert "Hardware: box1 (device cpu)" in text
+    assert "Runs per cell: 1 to 2" in text and "; 5 finished runs in total" in text
+    assert "  - CGAN (cgan): method not implemented yet (planned: Fajardo et al. 2021)" in text
+    assert "  - Imbalanced (none): no finished runs" in text
+    assert "**m = {0,1,2,3,4,5,9} | M = {6,7,8}**" in text
+    frame = pd.read_csv(csv, comment="#")
+    smote = frame[(frame.block == "fajardo_m7") & (frame.method == "smote")].iloc[0]
+    # Neither the paper-profile run (.1), the unfinished run (.2) nor fajardo_6's run (.3) is mixed in.
+    assert smote["n"] == 2 and smote["overall_f1_mean"] == pytest.approx(0.654)
+    assert csv.read_text().startswith("# Table 5") and "# Experiment: fajardo_5; profile: quick" in csv.read_text()
+    latex = tex.read_text()
+    assert latex.startswith("% Table 5") and r"\begin{tabular}" in latex and r"RANDOM* &" in latex
+    assert r"m = \{0,1,2,3,4,5,9\} | M = \{6,7,8\}" in latex
+
+
+def test_cli_dirty_flag_and_paper_profile(tmp_path):
+    out, res = tmp_path / "runs", tmp_path / "results"
+    write_records(out, [make_record("gamo_1", "none", profile="paper", dirty=True, commit="dead123", loss=lo)
+                        for lo in ("ce", "ls")])
+    proc = run_cli("gamo_1", "--out-dir", str(out), "--results-dir", str(res), "--profile", "paper")
+    assert proc.returncode == 0, proc.stderr
+    text = (res / "gamo_1_paper.md").read_text()
+    assert "Git commit(s) of the runs: dead123 (dirty)" in text and "profile: paper" in text
+    proc = run_cli("gamo_1", "--out-dir", str(out), "--results-dir", str(res), "--profile", "quick")
+    assert proc.returncode == 1
+    assert "python -m imbench -m experiment=gamo_1 profile=quick" in proc.stderr
+    assert "2 of profile paper" in proc.stderr
+
+
+def test_no_records_exit_1_and_unknown_experiment_exit_2(tmp_path):
+    proc = run_cli("fajardo_6", "--out-dir", str(tmp_path / "empty"), "--results-dir", str(tmp_path / "r"))
+    assert proc.returncode == 1
+    assert "python -m imbench -m experiment=fajardo_6 profile=quick" in proc.stderr
+    assert not (tmp_path / "r").exists()
+    proc = run_cli("no_such_table", "--results-dir", str(tmp_path / "r"))
+    assert proc.returncode == 2
+    assert "unknown experiment 'no_such_table'" in proc.stderr and "fajardo_5" in proc.stderr
+
+
+def test_gamo_cells():
+    recs = [make_record("gamo_1", m, fold=f, data=d, loss=lo, skew="gamo_mnist", acsa=a, gm=a - 0.01)
+            for m, d, lo, vals in [("none", "mnist", "ce", (0.87, 0.89)), ("none", "mnist", "ls", (0.9, 0.9)),
+                                   ("none", "fmnist", "ce", (0.81, 0.83)), ("smote", "mnist", "ls", (0.5, 0.6))]
+            for f, a in enumerate(vals)]
+    table = build_table(spec_of("gamo_1"), recs)
+    frame = table.blocks[0].frame
+    assert frame.loc["Baseline CN", ("MNIST", "CE", "ACSA")] == "0.88±0.01"
+    assert frame.loc["Baseline CN", ("MNIST", "CE", "GM")] == "0.87±0.01"
+    assert frame.loc["Baseline CN", ("MNIST", "LS", "ACSA")] == "0.90±0.00"
+    assert frame.loc["SMOTE+CN", ("MNIST", "LS", "ACSA")] == "0.55±0.07"
+    assert frame.loc["SMOTE+CN", ("Fashion-MNIST", "CE", "ACSA")] == ""
+    row = table.data.set_index("method").loc["smote"]
+    assert row["mnist_ls_acsa_mean"] == pytest.approx(0.55) and row["mnist_ls_acsa_std"] == pytest.approx(0.0707107)
+    assert table.empty["GAMO (gamo)"].startswith("method not implemented yet (planned: Mullick et al. 2019)")
+
+
+def _per_class(recall8: float, recall9: float, f1_8: float) -> dict:
+    # classes [2, 5, 8, 9]: class 8 is at index 2, class 9 at index 3
+    return {"recall": [0.99, 0.98, recall8, recall9], "f1": [0.9, 0.9, f1_8, 0.8],
+            "precision": [0.9] * 4, "support": [10] * 4}
+
+
+def imsic_records(with_reference: bool) -> list[dict]:
+    rng = np.random.default_rng(3)
+    recs = []
+    methods = ["smote", "imsic"] if with_reference else ["smote"]
+    for fold in range(10):
+        noise9 = rng.normal(0, 0.01)
+        for m in methods:
+            r8 = (0.89 if m == "imsic" else 0.83) + rng.normal(0, 0.002)
+            rec = make_record("imsic_1", m, fold=fold, skew="gamo_mnist", minority=[8, 9], classes=[2, 5, 8, 9],
+                              counts={2: 4000, 5: 350, 8: 60, 9: 40})
+            # class 9: the same per-fold value for both methods apart from tiny noise -> no significant difference
+            rec["metrics"]["per_class"] = _per_class(r8, 0.77 + noise9 + rng.normal(0, 0.01), 0.9)
+            recs.append(rec)
+    return recs
+
+
+def test_imsic_per_class_and_significance_mark():
+    recs = imsic_records(with_reference=True)
+    table = build_table(spec_of("imsic_1"), recs)
+    frame = table.blocks[0].frame
+    smote8 = [r["metrics"]["per_class"]["recall"][2] for r in recs if r["job"]["method"] == "smote"]
+    assert ("MNIST", "8 (IR=67:1)", "Recall") in frame.columns
+    expected = f"{np.mean(smote8):.3f} ± {np.std(smote8, ddof=1):.3f}".replace("0.", ".") + " •"
+    assert frame.loc["SMOTE", ("MNIST", "8 (IR=67:1)", "Recall")] == expected
+    assert not frame.loc["SMOTE", ("MNIST", "9 (IR=100:1)", "Recall")].endswith("•")
+    assert not frame.loc["Ours (IMSIC)", ("MNIST", "8 (IR=67:1)", "Recall")].endswith("•")
+    assert frame.loc["SMOTE", ("Fashion-MNIST", "Bag", "Recall")] == ""
+    p = table.data.set_index("method").loc["smote", "mnist_class8_recall_p_vs_reference"]
+    assert p < 1e-6
+    assert table.empty == {"InfoGAN (infogan)": "method not implemented yet (planned: He et al. 2021)",
+                           "DGC (dgc)": "method not implemented yet (planned: Wang et al. 2020)"}
+
+
+def test_imsic_without_reference_says_marks_need_it():
+    table = build_table(spec_of("imsic_1"), imsic_records(with_reference=False))
+    assert not any("•" in str(v) for v in table.blocks[0].frame.to_numpy().ravel())
+    assert any("need the reference method's runs" in n and "imsic" in n for n in table.notes)
+    assert "Ours (IMSIC) (imsic)" in table.empty
+
+
+def egl_records(values: dict[str, dict[str, float]]) -> list[dict]:
+    """AUC-PR per data set and method; two splits at value -/+ 0.01."""
+    return [make_record("egl_2", m, fold=f, data=d, skew="none", minority=[1], classes=[0, 1], auc_pr=v + s)
+            for d, per in values.items() for m, v in per.items() for f, s in enumerate((-0.01, 0.01))]
+
+
+def test_egl_datasets_mean_rank_with_tie_and_friedman():
+    values = {
+        "ecoli": {"none": 0.50, "random": 0.50, "smote": 0.30, "adasyn": 0.20},  # tie for the first place
+        "abalone": {"none": 0.30, "random": 0.40, "smote": 0.35, "adasyn": 0.10},
+        "oil": {"none": 0.60, "random": 0.70, "smote": 0.80, "adasyn": 0.90},
+        "webpage": {"none": 0.70, "random": 0.60, "smote": 0.80, "adasyn": 0.50},
+        "scene": {"none": 0.2, "random": 0.3, "smote": 0.4},  # no ADASYN: left out of mean and rank
+    }
+    table = build_table(spec_of("egl_2"), egl_records(values))
+    frame = table.blocks[0].frame
+    assert list(frame.index) == ["ecoli", "abalone", "scene", "oil", "webpage", "mean", "mean rank"]
+    assert frame.loc["ecoli", "CE"] == "0.50+0.01"
+    expected = {"CE": (1.5 + 3 + 4 + 2) / 4, "ROS": (1.5 + 1 + 3 + 3) / 4, "SMOTE": (3 + 2 + 2 + 1) / 4,
+                "ADASYN": (4 + 4 + 1 + 4) / 4}
+    for label, rank in expected.items():
+        assert frame.loc["mean rank", label] == f"{rank:.2f}"
+    assert frame.loc["mean rank", "BSMOTE"] == "" and frame.loc["mean", "Ours"] == ""
+    ce = [0.50, 0.30, 0.60, 0.70]
+    assert frame.loc["mean", "CE"] == f"{np.mean(ce):.2f}+{np.std(ce, ddof=1):.2f}"
+    assert any("scene" in n for n in table.notes)
+    assert table.empty["BSMOTE (borderline_smote)"] == "no finished runs"
+    assert table.empty["Ours (egl)"].startswith("method not implemented yet")
+    ranks = [expected[k] for k in ("CE", "ROS", "SMOTE", "ADASYN")]
+    fr = friedman_iman_davenport(np.array(ranks), 4)
+    assert f"chi2_F = {fr.chi2:.4f}" in table.footer[0] and "k = 4 methods and N = 4 data sets" in table.footer[0]
+
+
+def test_friedman_iman_davenport_matches_scipy():
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(size=(12, 5))  # 12 data sets, 5 methods, no ties
+    r = friedman_iman_davenport(mean_ranks(scores), n=12)
+    assert r.chi2 == pytest.approx(stats.friedmanchisquare(*scores.T).statistic)
+    assert r.f == pytest.approx(11 * r.chi2 / (12 * 4 - r.chi2))
+    assert (r.df1, r.df2) == (4, 44)
+    assert r.p == pytest.approx(stats.f.sf(r.f, 4, 44))
+    assert list(mean_ranks(np.array([[0.5, 0.5, 0.3], [0.1, 0.2, 0.3]]))) == [2.25, 1.75, 2.0]
+
+
+def test_egl_adult_delta_and_ap():
+    spec = copy.deepcopy(spec_of("egl_1"))
+    recs = [make_record("egl_1", m, fold=f, data="adult", skew="binary", ir=ir, minority=[1], classes=[0, 1],
+                        auc_pr=v, ap_at={"0.75": 0.1, "0.5": 0.2 + f / 10, "0.25": 0.5})
+            for m, ir, v in [("none", 50, 0.333), ("smote", 50, 0.312), ("none", 100, 0.308)] for f in range(2)]
+    table = build_table(spec, recs)
+    frame = table.blocks[0].frame
+    assert frame.loc[("CE", "50:1"), "AUC-PR"] == "0.333±0.000"
+    assert frame.loc[("CE", "50:1"), "Δ"] == ""  # Potential (the reference) has no runs
+    assert frame.loc[("SMOTE", "50:1"), "AP@0.5"] == f"0.250±{np.std([0.2, 0.3], ddof=1):.3f}"
+    assert any("reference Potential (potential) has no runs" in n for n in table.notes)
+    spec["reference"] = "none"
+    frame = build_table(spec, recs).blocks[0].frame
+    assert frame.loc[("SMOTE", "50:1"), "Δ"] == f"{100 * (0.312 - 0.333) / 0.333:.1f}%"
+    assert frame.loc[("CE", "50:1"), "Δ"] == "baseline" and frame.loc[("SMOTE", "100:1"), "Δ"] == ""
+
+
+def test_fajardo_timing_from_sources():
+    recs = [make_record(e, "smote", fold=f, repeat=r, data=d, ir=ir, oversample_s=t + f)
+            for e, d, ir, t in [("fajardo_5", "mnist", 320, 0.4), ("fajardo_7", "fmnist", 320, 0.3)]
+            for f in range(2) for r in range(3)]
+    out = render("fajardo_9", spec_of("fajardo_9"), recs, "quick")
+    mnist, fmnist = out.table.blocks
+    assert (mnist.heading, fmnist.heading) == ("MNIST", "Fashion-MNIST")
+    assert mnist.frame.loc["SMOTE", ("m = {0,1,2,3,4,5,9}", "ρ = 320")] == "0.900"
+    assert fmnist.frame.loc["SMOTE", ("m = {0,1,2,3,4,5,9}", "ρ = 320")] == "0.800"
+    assert out.table.cell_counts == [2, 2]  # repeats of one fold share its oversampling time
+    assert out.table.empty["CVAE (cvae)"].startswith("method not implemented yet")
+    assert "Timings measured on: box1 (x86_64, 8 CPUs)" in out.markdown
+
+
+def test_latex_escapes_labels():
+    recs = [make_record("gamo_2", "none", fold=f, data="cifar10", loss="ls", acsa=0.45) for f in range(2)]
+    out = render("gamo_2", spec_of("gamo_2"), recs, "quick")
+    assert r"GAMO\textbackslash{}D" in out.latex and r"0.45$\pm$0.00" in out.latex
+    assert r"\multicolumn{2}{c}{CIFAR10}" in out.latex
+    assert pd.read_csv(io.StringIO(out.csv), comment="#").loc[0, "cifar10_ls_acsa_mean"] == pytest.approx(0.45)
