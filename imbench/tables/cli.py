@@ -75,7 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("experiment", help="name of conf/experiment/<EXPERIMENT>.yaml")
     p.add_argument("--out-dir", default="outputs", help="where the runs' records are (default: outputs)")
     p.add_argument("--results-dir", default="results", help="where the tables are written (default: results)")
-    p.add_argument("--profile", default="quick", choices=["quick", "paper"], help="which runs to collect")
+    p.add_argument("--profile", default="quick", help="which runs to collect: a name in conf/profile (quick, reduced, paper)")
     p.add_argument("--conf-dir", default="conf", help="the config folder (default: conf)")
     return p.parse_args(argv)
 
