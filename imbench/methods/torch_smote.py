@@ -1,0 +1,174 @@
+"""SMOTE and random over-sampling in torch, on the GPU when there is one.
+
+Both follow imbalanced-learn's sampler contract (``fit_resample(X, y) -> (X_res, y_res)``, the
+original samples first and unchanged, then the synthetic ones class by class in sorted class order)
+and its ``sampling_strategy`` semantics (resolved by ``imblearn.utils.check_sampling_strategy``).
+Random draws come from a CPU ``torch.Generator`` seeded with ``random_state``, so a given seed gives
+the same samples on every device (up to float rounding in the neighbour search).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from imblearn.utils import check_sampling_strategy
+
+
+def _resolve_device(device: str | torch.device) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _generator(random_state: int | None) -> torch.Generator:
+    g = torch.Generator(device="cpu")
+    if random_state is None:
+        g.seed()
+    else:
+        g.manual_seed(int(random_state))
+    return g
+
+
+def _check_xy(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if len(X) != len(y):
+        raise ValueError(f"X and y have different lengths: {len(X)} vs {len(y)}")
+    return X, y
+
+
+def knn_same_set(Xc: torch.Tensor, rows: torch.Tensor, k: int, block_size: int = 4096) -> torch.Tensor:
+    """Indices (len(rows), k) of the k nearest neighbours of ``Xc[rows]`` within ``Xc``, self excluded.
+
+    Squared Euclidean distances ``|a|^2 + |b|^2 - 2 a.b`` are computed ``block_size`` query rows
+    at a time, so memory stays at ``block_size * len(Xc)`` distances.
+    """
+    sq = (Xc * Xc).sum(dim=1)
+    out = []
+    for start in range(0, len(rows), block_size):
+        r = rows[start:start + block_size]
+        q = Xc[r]
+        d = (sq[r, None] + sq[None, :] - 2.0 * (q @ Xc.T)).clamp_min_(0)
+        d[torch.arange(len(r), device=d.device), r] = float("inf")
+        out.append(torch.topk(d, k, dim=1, largest=False).indices)
+    return torch.cat(out) if out else torch.empty(0, k, dtype=torch.long, device=Xc.device)
+
+
+class TorchSMOTE:
+    """SMOTE (Chawla et al., 2002) with the neighbour search and interpolation in torch.
+
+    Each synthetic sample of class c is ``x_i + u * (x_nn - x_i)`` with ``x_i`` drawn uniformly
+    from class c, ``x_nn`` drawn uniformly from the ``k_neighbors`` nearest samples of class c to
+    ``x_i`` (itself excluded) and ``u ~ U(0, 1)``, as in imbalanced-learn's ``SMOTE``.
+
+    Parameters
+    ----------
+    k_neighbors : int, default 5
+        Number of same-class nearest neighbours to interpolate towards.
+    sampling_strategy : str, float or dict, default "auto"
+        imbalanced-learn's meaning: ``"auto"`` raises every non-majority class to the majority
+        count; a dict maps class -> wanted count after resampling.
+    random_state : int or None
+        Seed of the random draws (``None``: fresh entropy).
+    device : str or torch.device, default "auto"
+        ``"auto"`` uses CUDA when available, else the CPU.
+    block_size : int, default 4096
+        Query rows per block of the pairwise-distance computation (bounds memory).
+
+    References
+    ----------
+    N. V. Chawla, K. W. Bowyer, L. O. Hall and W. P. Kegelmeyer, "SMOTE: Synthetic Minority
+    Over-sampling Technique", Journal of Artificial Intelligence Research 16:321-357, 2002.
+    """
+
+    def __init__(self, k_neighbors: int = 5, sampling_strategy: Any = "auto", random_state: int | None = None,
+                 device: str | torch.device = "auto", block_size: int = 4096) -> None:
+        if k_neighbors < 1:
+            raise ValueError(f"k_neighbors must be >= 1, got {k_neighbors}")
+        self.k_neighbors = int(k_neighbors)
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.device = device
+        self.block_size = int(block_size)
+
+    def fit_resample(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(X_res, y_res)``: the originals, then the synthetic samples class by class.
+
+        Raises
+        ------
+        ValueError
+            If a class to over-sample has ``k_neighbors`` samples or fewer.
+        """
+        X, y = _check_xy(X, y)
+        strategy = check_sampling_strategy(self.sampling_strategy, y, "over-sampling")
+        k = self.k_neighbors
+        for c, n_new in strategy.items():
+            n_c = int(np.sum(y == c))
+            if n_new > 0 and n_c <= k:
+                label = c.item() if hasattr(c, "item") else c
+                raise ValueError(f"SMOTE cannot over-sample class {label!r}: it has {n_c} samples, but "
+                                 f"k_neighbors={k} needs at least {k + 1}; lower k_neighbors or drop the class")
+        dev = _resolve_device(self.device)
+        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+        gen = _generator(self.random_state)
+        new_X, new_y = [X], [y]
+        for c, n_new in strategy.items():
+            n_new = int(n_new)
+            if n_new == 0:
+                continue
+            idx = np.flatnonzero(y == c)
+            Xc = torch.as_tensor(X[idx], dtype=dtype).to(dev)
+            flat = torch.randint(0, len(idx) * k, (n_new,), generator=gen)
+            rows, cols = flat // k, flat % k
+            u = torch.rand(n_new, 1, generator=gen, dtype=dtype)
+            uniq, inv = torch.unique(rows, return_inverse=True)
+            nn_idx = knn_same_set(Xc, uniq.to(dev), k, self.block_size)
+            nbr = nn_idx[inv.to(dev), cols.to(dev)]
+            base = Xc[rows.to(dev)]
+            syn = base + u.to(dev) * (Xc[nbr] - base)
+            new_X.append(syn.cpu().numpy().astype(X.dtype, copy=False))
+            new_y.append(np.full(n_new, c, dtype=y.dtype))
+        return np.concatenate(new_X), np.concatenate(new_y)
+
+
+class TorchRandomOverSampler:
+    """Random over-sampling: duplicates of class samples drawn uniformly with replacement.
+
+    Same contract and ``sampling_strategy`` semantics as imbalanced-learn's ``RandomOverSampler``
+    (originals first, then the duplicates class by class). ``device`` is where the gather runs.
+    See Chawla et al. (2002) for its comparison with SMOTE.
+
+    Parameters
+    ----------
+    sampling_strategy : str, float or dict, default "auto"
+    random_state : int or None
+    device : str or torch.device, default "auto"
+    """
+
+    def __init__(self, sampling_strategy: Any = "auto", random_state: int | None = None,
+                 device: str | torch.device = "auto") -> None:
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.device = device
+
+    def fit_resample(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(X_res, y_res)``: the originals, then the duplicates class by class."""
+        X, y = _check_xy(X, y)
+        strategy = check_sampling_strategy(self.sampling_strategy, y, "over-sampling")
+        gen = _generator(self.random_state)
+        dev = _resolve_device(self.device)
+        picks = []
+        for c, n_new in strategy.items():
+            if int(n_new) == 0:
+                continue
+            idx = torch.as_tensor(np.flatnonzero(y == c))
+            picks.append(idx[torch.randint(0, len(idx), (int(n_new),), generator=gen)])
+        if not picks:
+            return X.copy(), y.copy()
+        sel = torch.cat(picks)
+        Xt = torch.as_tensor(X).to(dev)
+        dup = Xt[sel.to(dev)].cpu().numpy()
+        return np.concatenate([X, dup]), np.concatenate([y, y[sel.numpy()]])
