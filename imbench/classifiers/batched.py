@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state
 
-from imbench.classifiers.train import Schedule, TrainResult
+from imbench.classifiers.train import Schedule, TrainResult, per_sample_loss
 
 Dataset = tuple[torch.Tensor, torch.Tensor, "torch.Tensor | None"]
 
@@ -56,14 +56,6 @@ class BatchedResult:
     @property
     def ok(self) -> list[bool]:
         return [e is None for e in self.errors]
-
-
-def _per_sample_loss(logits: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
-    """Same as :func:`imbench.classifiers.train.per_sample_loss`, written to work under ``vmap``."""
-    if loss == "ce":
-        return F.cross_entropy(logits, target, reduction="none")
-    onehot = torch.zeros_like(logits).scatter(1, target.unsqueeze(1), 1.0)
-    return ((torch.softmax(logits, dim=1) - onehot) ** 2).mean(dim=1)
 
 
 class _StackedOptimizer:
@@ -193,7 +185,7 @@ def train_models_batched(
 
     def member_loss(p: dict, b: dict, x: torch.Tensor, t: torch.Tensor, w: torch.Tensor, valid: torch.Tensor):
         logits = functional_call(base, (p, b), (x,))
-        losses = _per_sample_loss(logits, t, schedule.loss) * w
+        losses = per_sample_loss(logits, t, schedule.loss) * w
         return torch.where(valid, losses, torch.zeros_like(losses)).sum() / valid.sum()
 
     batched_loss = torch.vmap(member_loss, randomness="different")

@@ -76,10 +76,12 @@ def make_optimizer(params, s: Schedule) -> torch.optim.Optimizer:
 
 
 def per_sample_loss(logits: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
-    """Cross-entropy, or least squares between the softmax output and the one-hot target (GAMO's LS)."""
+    """Cross-entropy, or least squares between the softmax output and the one-hot target (GAMO's LS).
+
+    The one-hot is built with ``scatter`` so that the function also works under ``torch.vmap``."""
     if loss == "ce":
         return F.cross_entropy(logits, target, reduction="none")
-    onehot = F.one_hot(target, logits.shape[1]).to(logits.dtype)
+    onehot = torch.zeros_like(logits).scatter(1, target.unsqueeze(1), 1.0)
     return ((torch.softmax(logits, dim=1) - onehot) ** 2).mean(dim=1)
 
 
