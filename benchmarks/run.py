@@ -1,21 +1,46 @@
-"""Throughput benchmarks: batched vs sequential MLP training, TorchSMOTE vs imbalanced-learn SMOTE.
+"""Throughput benchmarks (issue 3): batched vs sequential classifier training, TorchSMOTE vs imbalanced-learn.
 
-    python benchmarks/run.py [--device cpu|cuda] [--quick]
+    python benchmarks/run.py [--device cpu|cuda] [--quick] [--budget-s S] [--sections mlp,cnn,smote] [--out DIR]
 
-Prints a table and writes ``benchmarks/results/<host>-<date>.json`` with hardware, versions and the
-git commit. Inputs are random MNIST-shaped data (speed does not depend on the pixel values).
+Prints tables and writes ``<out>/<host>-<date>-<time>.json`` (default ``benchmarks/results/``) with the
+hardware, library versions, git commit and every measurement.
+
+1. **MLP** -- Fajardo et al.'s Table 14 MLP (784-512-512-10, ReLU, dropout 0.2, RMSprop lr 1e-3 rho 0.9,
+   batch 128) on a training set of the size a Fajardo-skewed MNIST set has once balanced by
+   oversampling (10 classes x 3,200 = 32,000 rows x 784). Every model is a fixed number of steps
+   (``--mlp-steps``); sequential = ``imbench.classifiers.train.train_model`` one model after the other
+   (what the runner does with ``batch_runs=false``), batched = ``train_models_batched`` with N models at
+   once (``batch_runs=true``). Models per minute are measured at that step count and extrapolated to a
+   full Fajardo model (20 epochs = 5,000 steps) by scaling with the step count.
+2. **CNN** -- IMSIC's classifier (``conf/classifier/cnn.yaml``: conv5x5(32)-pool-conv5x5(64)-pool-dropout
+   0.5-FC1000-FC10, Adam 1e-4, batch 64) on 1x32x32 inputs, same protocol. (The network has no
+   BatchNorm, so vmap needs no special buffer handling.)
+3. **SMOTE** -- MNIST-scale flattened data (784 features), every class balanced to 6,000: imbalanced-
+   learn's SMOTE vs :class:`imbench.methods.torch_smote.TorchSMOTE` on the CPU and on the GPU when
+   asked for. ``cuda``: numpy in and out, as the harness calls it (the time includes the copies to
+   and from the GPU; writing the 188 MB result into fresh host memory is most of it);
+   ``cuda, resident``: the same with torch tensors already on the GPU, as in a GPU pipeline.
+
+The inputs are random (training speed and the neighbour search do not depend on the values). Times
+are wall-clock seconds with ``torch.cuda.synchronize()`` before each reading on CUDA, after a warm-up.
+Each section gets a share of ``--budget-s``; a measurement that would not fit is skipped and listed as
+such (sequential training is timed on at most ``--seq-cap`` models and scaled to N; the table marks it).
+Precision follows ``classifier.schedule.amp`` (``--amp``; bf16 autocast on CUDA, float32 on the CPU).
+Needs torch and numpy only; imbalanced-learn for the SMOTE comparison (skipped with a note without it).
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
+import math
+import os
 import platform
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -23,10 +48,15 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from imbench import provenance  # noqa: E402
 from imbench.classifiers.batched import train_models_batched  # noqa: E402
-from imbench.classifiers.models import MLP  # noqa: E402
-from imbench.classifiers.train import Schedule, train_model  # noqa: E402
-from imbench.methods.torch_smote import TorchSMOTE  # noqa: E402
+from imbench.classifiers.models import MLP, ConvNet  # noqa: E402
+from imbench.classifiers.train import Schedule, precision_for, train_model  # noqa: E402
+
+FAJARDO_ROWS = 32_000          # 10 classes x 3,200 after balancing (Fajardo's majority class size)
+FAJARDO_FULL_STEPS = 20 * math.ceil(FAJARDO_ROWS / 128)      # 20 epochs, batch 128 = 5,000 steps
+CNN_ROWS = 32_000
+CNN_FULL_STEPS = 8 * math.ceil(CNN_ROWS / 64)                # IMSIC: 8 epochs, batch 64 = 4,000 steps
 
 
 def _sync(device: torch.device) -> None:
@@ -34,120 +64,329 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def _fajardo_mlp() -> MLP:
-    return MLP(784, 10, hidden=(512, 512), dropout=0.2, init="keras")
+class Budget:
+    """Wall-clock deadlines: the whole run, and the current section."""
+
+    def __init__(self, total_s: float) -> None:
+        self.t0 = time.perf_counter()
+        self.total = total_s
+        self.section_end = self.t0 + total_s
+
+    def start_section(self, share: float) -> None:
+        now = time.perf_counter()
+        self.section_end = min(self.t0 + self.total, now + share * (self.t0 + self.total - now))
+
+    def left(self) -> float:
+        return self.section_end - time.perf_counter()
 
 
-def _fajardo_schedule(steps: int) -> Schedule:
-    return Schedule(steps=steps, batch_size=128, optimizer="rmsprop", lr=1e-3, alpha=0.9, eps=1e-7)
+# ------------------------------------------------------------------ classifiers
+
+def _mlp() -> torch.nn.Module:
+    return MLP(784, 10, hidden=(512, 512), dropout=0.2, activation="relu", init="keras")
 
 
-def bench_mlp(device: torch.device, ns: list[int], steps: int, n_train: int, seq_cap: int) -> list[dict]:
-    """Models per minute (a model = ``steps`` RMSprop steps of batch 128), sequential vs batched."""
-    g = torch.Generator().manual_seed(0)
-    X = torch.rand(n_train, 784, generator=g).to(device)
-    y = torch.randint(0, 10, (n_train,), generator=g).to(device)
-    sched = _fajardo_schedule(steps)
-    rows = []
-    # warm-up (kernels, allocator)
-    train_models_batched(_fajardo_mlp, [(X, y, None)], _fajardo_schedule(2), [0, 1])
-    m = _fajardo_mlp().to(device)
-    train_model(m, X, y, _fajardo_schedule(2))
-    for n in ns:
-        n_seq = min(n, seq_cap)
-        _sync(device)
-        t0 = time.perf_counter()
-        for s in range(n_seq):
-            torch.manual_seed(s)
-            train_model(_fajardo_mlp().to(device), X, y, sched, seed=s)
-        _sync(device)
-        t_seq = (time.perf_counter() - t0) * n / n_seq
-        t0 = time.perf_counter()
-        res = train_models_batched(_fajardo_mlp, [(X, y, None)], sched, list(range(n)), device=device)
-        _sync(device)
-        t_bat = time.perf_counter() - t0
-        assert all(res.ok)
-        rows.append({"n_models": n, "steps": steps, "seq_s": t_seq, "seq_extrapolated_from": n_seq,
-                     "batched_s": t_bat, "seq_models_per_min": 60 * n / t_seq,
-                     "batched_models_per_min": 60 * n / t_bat, "speedup": t_seq / t_bat})
-    return rows
+def _mlp_schedule(steps: int, amp: str) -> Schedule:
+    return Schedule(steps=steps, batch_size=128, optimizer="rmsprop", lr=1e-3, alpha=0.9, eps=1e-7, amp=amp)
 
 
-def bench_smote(device: torch.device, majority: int, ratio: int, reps: int) -> dict:
-    """SMOTE on MNIST-shaped 10-class data: class 0 has ``majority`` samples, the others majority/ratio."""
-    from imblearn.over_sampling import SMOTE
-    rng = np.random.default_rng(0)
-    counts = [majority] + [max(majority // ratio, 8)] * 9
-    y = np.concatenate([np.full(c, i) for i, c in enumerate(counts)])
-    X = rng.random((len(y), 784), dtype=np.float32)
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        _, y_ref = SMOTE(k_neighbors=5, random_state=0).fit_resample(X, y)
-    t_imb = (time.perf_counter() - t0) / reps
-    TorchSMOTE(random_state=0, device=device).fit_resample(X[:200], y[:200] * 0 + (np.arange(200) % 2))  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        _, y_res = TorchSMOTE(k_neighbors=5, random_state=0, device=device).fit_resample(X, y)
+def _cnn() -> torch.nn.Module:
+    return ConvNet(1, 32, 10, width=(32, 64), fc=1000, dropout=0.5)
+
+
+def _cnn_schedule(steps: int, amp: str) -> Schedule:
+    return Schedule(steps=steps, batch_size=64, optimizer="adam", lr=1e-4, amp=amp)
+
+
+def bench_training(name: str, make: Callable[[], torch.nn.Module], schedule: Callable[[int], Schedule],
+                   X: torch.Tensor, y: torch.Tensor, ns: list[int], steps: int, full_steps: int, seq_cap: int,
+                   budget: Budget, device: torch.device) -> dict:
+    """Sequential models/min (timed on up to ``seq_cap`` models) vs batched with each N in ``ns``."""
+    sched = schedule(steps)
+    notes: list[str] = []
+    # warm-up: kernels, allocator, cuDNN autotuning, lazy imports
+    torch.manual_seed(0)
+    train_model(make().to(device), X, y, schedule(3), seed=0)
+    train_models_batched(make, [(X, y, None)], schedule(3), [0, 1], device=device)
     _sync(device)
-    t_torch = (time.perf_counter() - t0) / reps
-    assert len(y_res) == len(y_ref)
-    return {"n_in": int(len(y)), "n_out": int(len(y_res)), "majority": majority, "imbalance_ratio": ratio,
-            "imblearn_s": t_imb, "torch_s": t_torch, "speedup": t_imb / t_torch}
 
-
-def environment(device: torch.device) -> dict:
-    import imblearn
-    import sklearn
-
-    def git(*a: str) -> str:
+    n_seq, t_seq = 0, 0.0
+    while n_seq < seq_cap:  # sequential: at most seq_cap models, at most ~1/4 of the section's budget
+        _sync(device)
+        t0 = time.perf_counter()
+        torch.manual_seed(n_seq)
+        train_model(make().to(device), X, y, sched, seed=n_seq)
+        _sync(device)
+        t_seq += time.perf_counter() - t0
+        n_seq += 1
+        if n_seq >= 2 and t_seq > 0.25 * max(budget.left(), 0):
+            break
+    per_model_seq = t_seq / n_seq
+    seq_mpm = 60.0 / per_model_seq
+    rows = []
+    last = None  # (n, seconds) of the last batched measurement, to predict the next
+    for n in ns:
+        predicted = (last[1] * n / last[0]) if last else per_model_seq * n / 2
+        if budget.left() < predicted * (1.3 if device.type == "cuda" else 1.1) and rows:
+            notes.append(f"N={n} skipped: about {predicted:.0f} s predicted, {max(budget.left(), 0):.0f} s of the "
+                         "section's budget left")
+            continue
+        if device.type == "cuda":  # shapes change with N: one short warm-up per N
+            train_models_batched(make, [(X, y, None)], schedule(2), list(range(n)), device=device)
+        _sync(device)
+        t0 = time.perf_counter()
         try:
-            return subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-        except Exception:  # noqa: BLE001
-            return "unknown"
+            res = train_models_batched(make, [(X, y, None)], sched, list(range(n)), device=device)
+            _sync(device)
+        except (torch.cuda.OutOfMemoryError, RuntimeError) as e:  # noqa: PERF203
+            notes.append(f"N={n} failed: {type(e).__name__}: {str(e)[:200]}")
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            continue
+        t_bat = time.perf_counter() - t0
+        if not all(res.ok):
+            notes.append(f"N={n}: {sum(not o for o in res.ok)} member(s) diverged")
+        del res
+        last = (n, t_bat)
+        bat_mpm = 60.0 * n / t_bat
+        rows.append({
+            "n_models": n, "steps_per_model": steps, "batched_s": t_bat,
+            "seq_s": per_model_seq * n, "seq_timed_models": n_seq, "seq_extrapolated": n_seq < n,
+            "seq_models_per_min": seq_mpm, "batched_models_per_min": bat_mpm, "speedup": bat_mpm / seq_mpm,
+            "full_model_steps": full_steps,
+            "seq_full_models_per_min": seq_mpm * steps / full_steps,
+            "batched_full_models_per_min": bat_mpm * steps / full_steps,
+        })
+    return {"name": name, "precision": precision_for(sched, device), "n_train": int(len(y)),
+            "input_shape": list(X.shape[1:]), "steps_per_model": steps, "full_model_steps": full_steps,
+            "seq_seconds_per_model": per_model_seq, "seq_timed_models": n_seq, "rows": rows, "notes": notes}
 
-    return {
-        "host": socket.gethostname(), "platform": platform.platform(), "processor": platform.processor(),
-        "cpu_count": torch.get_num_threads(), "device": str(device),
-        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-        "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-        "sklearn": sklearn.__version__, "imblearn": imblearn.__version__,
-        "git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(git("status", "--porcelain")),
-    }
+
+# ------------------------------------------------------------------ SMOTE
+
+def _smote_data(counts: list[int], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.concatenate([np.full(c, i, dtype=np.int64) for i, c in enumerate(counts)])
+    return rng.random((len(y), 784), dtype=np.float32), y
 
 
-def main(argv: list[str] | None = None) -> None:
+def bench_smote(devices: list[torch.device], scenarios: dict[str, list[int]], reps: int, budget: Budget) -> dict:
+    from imbench.methods.torch_smote import TorchSMOTE
+
+    try:
+        from imblearn.over_sampling import SMOTE
+    except ImportError as e:
+        SMOTE, imb_note = None, f"imbalanced-learn not importable here ({e}): its column is empty"
+    else:
+        imb_note = None
+    for d in devices:  # warm-up (CUDA context, kernels)
+        Xw, yw = _smote_data([300, 40])
+        TorchSMOTE(random_state=0, device=d).fit_resample(Xw, yw)
+        _sync(d)
+    out = {"reps": reps, "scenarios": [], "notes": [imb_note] if imb_note else []}
+
+    def best_of(fn) -> float:
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+            if budget.left() < 0:
+                break
+        return min(times)
+
+    for name, counts in scenarios.items():
+        if budget.left() <= 0:
+            out["notes"].append(f"scenario {name} skipped: budget spent")
+            continue
+        X, y = _smote_data(counts)
+        row: dict = {"scenario": name, "counts_before": counts, "n_in": int(len(y)),
+                     "n_out": int(max(counts) * len(counts)), "features": 784}
+        if SMOTE is not None:
+            row["imblearn_s"] = best_of(lambda: SMOTE(k_neighbors=5, random_state=0).fit_resample(X, y))
+        for d in devices:
+            def run(d=d):
+                Xr, yr = TorchSMOTE(k_neighbors=5, random_state=0, device=d).fit_resample(X, y)
+                _sync(d)
+                assert len(yr) == row["n_out"]
+            row[f"torch_{d.type}_s"] = best_of(run)
+            if "imblearn_s" in row:
+                row[f"speedup_{d.type}"] = row["imblearn_s"] / row[f"torch_{d.type}_s"]
+            if d.type == "cuda":  # tensors already on the GPU in and out (a GPU pipeline): no host copies
+                Xd, yd = torch.as_tensor(X).to(d), torch.as_tensor(y).to(d)
+
+                def run_resident(d=d):
+                    Xr, yr = TorchSMOTE(k_neighbors=5, random_state=0).fit_resample(Xd, yd)
+                    _sync(d)
+                    assert len(yr) == row["n_out"]
+                row["torch_cuda_resident_s"] = best_of(run_resident)
+                if "imblearn_s" in row:
+                    row["speedup_cuda_resident"] = row["imblearn_s"] / row["torch_cuda_resident_s"]
+                del Xd, yd
+        out["scenarios"].append(row)
+    return out
+
+
+# ------------------------------------------------------------------ report
+
+def targets(result: dict, device: torch.device) -> list[dict]:
+    """The issue's throughput targets next to what this run measured."""
+    def speedup(sec: str, n: int):
+        rows = [r for r in result.get(sec, {}).get("rows", []) if r["n_models"] == n]
+        return rows[0]["speedup"] if rows else None
+
+    out = []
+    if "mlp" in result:
+        n, target = (128, 50) if device.type == "cuda" else (16, 2)
+        out.append({"what": f"{n} batched MLPs vs sequential ({device.type})", "measured": speedup("mlp", n),
+                    "target": target})
+    if "smote" in result and device.type == "cuda":
+        for key, what in (("speedup_cuda", "numpy in and out"), ("speedup_cuda_resident", "tensors on the GPU")):
+            vals = [r[key] for r in result["smote"]["scenarios"] if r.get(key)]
+            out.append({"what": f"TorchSMOTE on the GPU ({what}) vs imbalanced-learn, worst scenario",
+                        "measured": min(vals) if vals else None, "target": 20})
+    return out
+
+
+def environment(device: torch.device, commit: str | None) -> dict:
+    env = {"host": socket.gethostname(), **provenance.hardware(str(device)), "versions": provenance.versions(),
+           "git": provenance.git_state(), "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+           "python": platform.python_version(), "command": " ".join(sys.argv),
+           "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    if commit:
+        env["git"] = {"commit": commit, "dirty": None, "given_on_command_line": True}
+    try:
+        env["cpu_model"] = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    if device.type == "cuda":
+        p = torch.cuda.get_device_properties(device)
+        env.update({"gpu": p.name, "gpu_memory_gib": round(p.total_memory / 2**30, 1),
+                    "gpu_multiprocessors": p.multi_processor_count, "cuda": torch.version.cuda,
+                    "cudnn": torch.backends.cudnn.version()})
+    return env
+
+
+def print_training(sec: dict, device: torch.device) -> None:
+    print(f"\n{sec['name']} on {device} ({sec['precision']}), {sec['n_train']} x {sec['input_shape']} training rows, "
+          f"{sec['steps_per_model']} steps per model (full model = {sec['full_model_steps']} steps)")
+    print(f"  sequential: {sec['seq_seconds_per_model']:.3f} s per model (timed on {sec['seq_timed_models']} models)")
+    print(f"  {'N':>5} {'batched s':>10} {'seq s':>9} {'seq models/min':>15} {'batched models/min':>19} "
+          f"{'speedup':>8} {'full models/min seq | batched':>30}")
+    for r in sec["rows"]:
+        star = "*" if r["seq_extrapolated"] else " "
+        print(f"  {r['n_models']:>5} {r['batched_s']:>10.2f} {r['seq_s']:>8.2f}{star} {r['seq_models_per_min']:>15.1f} "
+              f"{r['batched_models_per_min']:>19.1f} {r['speedup']:>7.2f}x "
+              f"{r['seq_full_models_per_min']:>14.2f} | {r['batched_full_models_per_min']:<13.2f}")
+    if any(r["seq_extrapolated"] for r in sec["rows"]):
+        print(f"  * sequential time scaled from {sec['seq_timed_models']} timed models")
+    for n in sec["notes"]:
+        print(f"  note: {n}")
+
+
+def print_smote(sec: dict) -> None:
+    print(f"\nSMOTE (k=5) on 784-feature data, every class balanced to the majority count (best of {sec['reps']})")
+    for r in sec["scenarios"]:
+        parts = [f"imblearn {r['imblearn_s']:.3f} s" if "imblearn_s" in r else "imblearn -"]
+        for k, v in r.items():
+            if k.startswith("torch_"):
+                dev = k[len("torch_"):-len("_s")]
+                ratio = f" ({r[f'speedup_{dev}']:.1f}x)" if f"speedup_{dev}" in r else ""
+                parts.append(f"TorchSMOTE[{dev.replace('_', ', ')}] {v:.3f} s{ratio}")
+        print(f"  {r['scenario']:<28} {r['n_in']:>6} -> {r['n_out']:>6} rows: " + "   ".join(parts))
+    for n in sec["notes"]:
+        print(f"  note: {n}")
+
+
+def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test that finishes in seconds")
+    ap.add_argument("--budget-s", type=float, default=None,
+                    help="wall-clock budget for all sections (default: 200 on cuda, 420 on cpu, 60 with --quick)")
+    ap.add_argument("--sections", default="mlp,cnn,smote")
+    ap.add_argument("--amp", default="bf16", choices=["bf16", "none"], help="classifier.schedule.amp (CUDA only)")
+    ap.add_argument("--mlp-steps", type=int, default=None, help="steps per model (default: 200 cuda, 50 cpu)")
+    ap.add_argument("--cnn-steps", type=int, default=None, help="steps per model (default: 50 cuda, 5 cpu)")
+    ap.add_argument("--ns", default=None, help="comma-separated N (default: 1,8,32,128 cuda; 1,8,16,32 cpu)")
+    ap.add_argument("--seq-cap", type=int, default=None, help="at most this many sequential models are timed")
+    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"), help="folder for the JSON")
+    ap.add_argument("--commit", default=None, help="git commit to record when this tree has no .git")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads (default: torch's). On a CPU shared with other busy processes use 1: "
+                         "with more threads than idle cores every parallel op waits for a descheduled thread")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: CUDA is not available here")
+    cuda = device.type == "cuda"
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    total = args.budget_s or (60.0 if args.quick else 200.0 if cuda else 420.0)
+    budget = Budget(total)
     if args.quick:
-        mlp = bench_mlp(device, ns=[1, 4], steps=10, n_train=2048, seq_cap=4)
-        smote = bench_smote(device, majority=600, ratio=10, reps=1)
+        ns, mlp_steps, cnn_steps, seq_cap, rows = [1, 4], 5, 2, 2, 2048
     else:
-        mlp = bench_mlp(device, ns=[1, 8, 32, 128], steps=200, n_train=60000, seq_cap=8)
-        smote = bench_smote(device, majority=6000, ratio=100, reps=3)
-
-    print(f"MLP 784-512-512-10 (Fajardo, RMSprop, batch 128), device={device}")
-    print(f"{'N':>5} {'steps':>6} {'seq s':>9} {'batched s':>10} {'seq models/min':>15} "
-          f"{'batched models/min':>19} {'speedup':>8}")
-    for r in mlp:
-        star = "*" if r["seq_extrapolated_from"] < r["n_models"] else " "
-        print(f"{r['n_models']:>5} {r['steps']:>6} {r['seq_s']:>8.2f}{star} {r['batched_s']:>10.2f} "
-              f"{r['seq_models_per_min']:>15.1f} {r['batched_models_per_min']:>19.1f} {r['speedup']:>8.2f}")
-    if any(r["seq_extrapolated_from"] < r["n_models"] for r in mlp):
-        print("* sequential time extrapolated linearly from fewer models")
-    print(f"\nSMOTE, MNIST-shaped (784 features, 10 classes, majority {smote['majority']}, "
-          f"IR {smote['imbalance_ratio']}): {smote['n_in']} -> {smote['n_out']} rows")
-    print(f"  imblearn {smote['imblearn_s']:.3f} s   TorchSMOTE({device}) {smote['torch_s']:.3f} s   "
-          f"ratio {smote['speedup']:.2f}x")
-
-    out = REPO / "benchmarks" / "results"
+        ns = [1, 8, 32, 128] if cuda else [1, 8, 16, 32]
+        mlp_steps, cnn_steps, seq_cap, rows = (200, 50, 8, FAJARDO_ROWS) if cuda else (50, 5, 4, FAJARDO_ROWS)
+    ns = [int(n) for n in args.ns.split(",")] if args.ns else ns
+    mlp_steps = args.mlp_steps or mlp_steps
+    cnn_steps = args.cnn_steps or cnn_steps
+    seq_cap = args.seq_cap or seq_cap
+    shares = {"mlp": 0.4, "cnn": 0.4, "smote": 0.2}
+    active = {k: v for k, v in shares.items() if k in sections}
+    result: dict = {"quick": args.quick, "budget_s": total, "environment": environment(device, args.commit)}
+    print(f"imbench throughput benchmark: device={device}"
+          + (f" ({result['environment'].get('gpu')})" if cuda else f" ({result['environment'].get('cpu_model', '?')}, "
+             f"{torch.get_num_threads()} threads)") + f", budget {total:.0f} s")
+    g = torch.Generator().manual_seed(0)
+    left_share = sum(active.values())
+    for name in ("mlp", "cnn", "smote"):
+        if name not in active:
+            continue
+        budget.start_section(active[name] / left_share)
+        left_share -= active[name]
+        t0 = time.perf_counter()
+        if name == "mlp":
+            X = torch.rand(rows, 784, generator=g).to(device)
+            y = torch.randint(0, 10, (rows,), generator=g).to(device)
+            sec = bench_training("MLP 784-512-512-10 (Fajardo Table 14)", _mlp,
+                                 lambda s: _mlp_schedule(s, args.amp), X, y, ns, mlp_steps, FAJARDO_FULL_STEPS,
+                                 seq_cap, budget, device)
+            print_training(sec, device)
+        elif name == "cnn":
+            X = torch.rand(rows, 1, 32, 32, generator=g).to(device) * 2 - 1
+            y = torch.randint(0, 10, (rows,), generator=g).to(device)
+            sec = bench_training("CNN conv32-conv64-FC1000 (IMSIC)", _cnn, lambda s: _cnn_schedule(s, args.amp),
+                                 X, y, ns, cnn_steps, CNN_FULL_STEPS, seq_cap, budget, device)
+            print_training(sec, device)
+        else:
+            scen = ({"2 classes 600/60": [600, 60]} if args.quick else {
+                "1 x 6000 + 9 x 300": [6000] + [300] * 9,
+                "exp 6000..600 (IR 10)": [int(round(6000 * 10 ** (-i / 9))) for i in range(10)],
+            })
+            devices = [torch.device("cpu")] + ([device] if cuda else [])
+            sec = bench_smote(devices, scen, reps=1 if args.quick else 2, budget=budget)
+            print_smote(sec)
+        sec["wall_s"] = time.perf_counter() - t0
+        result[name] = sec
+        X = y = None
+        if cuda:
+            torch.cuda.empty_cache()
+    result["targets"] = targets(result, device)
+    if result["targets"]:
+        print("\nissue 3 targets (measured ratio vs target):")
+        for t in result["targets"]:
+            got = "not measured" if t["measured"] is None else f"{t['measured']:.1f}x"
+            print(f"  {t['what']}: {got} (target >= {t['target']}x)")
+    result["wall_s"] = time.perf_counter() - budget.t0
+    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    env = environment(device)
-    path = out / f"{env['host']}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({"quick": args.quick, "environment": env, "mlp": mlp, "smote": smote}, indent=2))
-    print(f"\nwrote {path.relative_to(REPO)}")
+    path = out / f"{result['environment']['host']}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(result, indent=1, default=str))
+    print(f"\ntotal {result['wall_s']:.0f} s; wrote {path}")
+    return result
 
 
 if __name__ == "__main__":

@@ -10,7 +10,12 @@ from imbench.errors import ConfigError
 from imbench.methods.registry import METHODS
 
 # Keys that change where or how fast a run executes, not what it computes.
-NON_IDENTITY_KEYS = ("out_dir", "device", "progress", "rerun", "profile", "repeats", "hydra", "table")
+# ``fid`` adds a measurement of the synthetic samples without changing the classifier's result.
+# ``batch_runs`` changes how models are trained (several at once), not what: a run's result agrees with
+# sequential training to rounding when the classifier has no dropout; with dropout the masks are other
+# (equally random) draws, so a run is reproducible bit for bit only with the same batch_runs and group.
+NON_IDENTITY_KEYS = ("out_dir", "device", "progress", "rerun", "profile", "repeats", "hydra", "table", "fid",
+                     "batch_runs")
 
 
 def _need(cond: bool, msg: str) -> None:
@@ -27,6 +32,8 @@ def validate(cfg: dict) -> None:
     _need(isinstance(cfg["repeats"], int) and cfg["repeats"] >= 1, f"repeats must be an integer >= 1, got {cfg['repeats']!r}")
     ir = cfg.get("ir")
     _need(ir is None or (isinstance(ir, (int, float)) and ir >= 1), f"ir must be a number >= 1, got {ir!r}")
+    br = cfg.get("batch_runs", "auto")
+    _need(br in (True, False, "auto"), f"batch_runs must be auto, true or false, got {br!r}")
     dev = str(cfg["device"])
     _need(bool(re.fullmatch(r"auto|cpu|cuda(:\d+)?", dev)), f"device must be auto, cpu, cuda or cuda:N, got {dev!r}")
     name = cfg["method"].get("name")
@@ -68,6 +75,13 @@ def apply_profile(cfg: dict) -> dict:
         sched["steps"] = _cap(sched["steps"], prof.get("max_steps"))
     if not prof.get("weight_search", True):
         out["classifier"]["weight_grid"] = None
+    sampler = out["method"].get("sampler") or {}
+    for key, cap in (("epochs", "max_generator_epochs"), ("ae_epochs", "max_generator_epochs"),
+                     ("mlp_epochs", "max_epochs"), ("max_batches_per_epoch", "max_generator_batches")):
+        if isinstance(sampler.get(key), int) or (key == "max_batches_per_epoch" and key in sampler):
+            sampler[key] = _cap(sampler[key], prof.get(cap)) if sampler[key] is not None else prof.get(cap)
+    if "fid" in out and prof.get("fid_max_per_class") is not None:
+        out["fid"] = {**out["fid"], "max_per_class": _cap(out["fid"].get("max_per_class"), prof["fid_max_per_class"])}
     return out
 
 

@@ -21,8 +21,13 @@ def _git(*args: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def git_state() -> dict:
-    """Commit hash and whether tracked files differ from it."""
+    """Commit hash and whether tracked files differ from it.
+
+    Where the code runs from a copy without ``.git`` (a cluster or GPU node), ``IMBENCH_GIT_COMMIT``
+    names the commit the copy was made from (recorded with ``dirty: None``, unknown)."""
     commit = _git("rev-parse", "HEAD")
+    if commit is None and os.environ.get("IMBENCH_GIT_COMMIT"):
+        return {"commit": os.environ["IMBENCH_GIT_COMMIT"], "dirty": None, "source": "IMBENCH_GIT_COMMIT"}
     dirty = _git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": bool(dirty) if dirty is not None else None}
 

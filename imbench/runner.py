@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import inspect
 import json
 import time
 from dataclasses import dataclass, field
@@ -11,20 +12,23 @@ from typing import Any
 
 import numpy as np
 import torch
-from hydra.utils import instantiate
+from hydra.utils import get_object, instantiate
 from sklearn.metrics import average_precision_score, f1_score
 from sklearn.model_selection import StratifiedKFold
 from tqdm.auto import tqdm
 
 from imbench import provenance
+from imbench.classifiers.downstream import fit_batched
 from imbench.config import apply_profile, identity, skew_spec, validate
 from imbench.data.datasets import Dataset, load_dataset
 from imbench.data.protocol import Fold, fold_rng, make_folds
 from imbench.data.skew import class_counts, minority_classes
-from imbench.errors import ConfigError
+from imbench.errors import ConfigError, TrainingError
 from imbench.methods.base import FlatteningSampler, resolve_sampling_strategy, synthetic_mask
 from imbench.metrics import evaluate
+from imbench.figures.synthetic import save_preview
 from imbench.records import finish_run, is_done, load_record, prepare_run_dir, run_hash
+from imbench.synthetic_eval import check_fid_ready, measure_fid
 
 
 @dataclass
@@ -53,24 +57,45 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_sampler(method_cfg: dict, y: np.ndarray, minority: list[int], seed: int, ndim: int):
-    """Instantiate the method's sampler for one training set (strategy resolved, seeded)."""
+def build_sampler(method_cfg: dict, y: np.ndarray, minority: list[int], seed: int, ndim: int,
+                  device: str | None = None):
+    """Instantiate the method's sampler for one training set (strategy resolved, seeded).
+
+    A sampler whose ``__init__`` takes ``device`` gets the runner's device (``device`` here) unless its
+    config names one other than ``auto``; a sampler with ``accepts_images = True`` gets images as they
+    are (N×C×H×W), any other gets them flattened."""
     params = copy.deepcopy(method_cfg["sampler"])
     params["sampling_strategy"] = resolve_sampling_strategy(params.get("sampling_strategy", "auto"),
                                                             class_counts(y), minority)
     params["random_state"] = int(seed)
+    if device is not None and params.get("device", "auto") in (None, "auto") and _takes_device(params["_target_"]):
+        params["device"] = str(device)
     sampler = instantiate(params, _convert_="all")
-    return FlatteningSampler(sampler) if ndim > 2 else sampler
+    return FlatteningSampler(sampler) if ndim > 2 and getattr(sampler, "accepts_images", False) is not True else sampler
 
 
-def oversample(method_cfg: dict, X: np.ndarray, y: np.ndarray, minority: list[int], seed: int):
-    """Apply the method's sampler; returns X_res, y_res, synthetic mask and seconds taken."""
+def _takes_device(target: str) -> bool:
+    try:
+        return "device" in inspect.signature(get_object(target)).parameters
+    except (TypeError, ValueError, ImportError):
+        return False
+
+
+def oversample(method_cfg: dict, X: np.ndarray, y: np.ndarray, minority: list[int], seed: int,
+               device: str | None = None, info: dict | None = None):
+    """Apply the method's sampler; returns X_res, y_res, synthetic mask and seconds taken.
+
+    ``info``, when given, receives what the sampler reports about its fit (``fit_info()``: a deep
+    generator's epochs, learning rates, losses; tuned SMOTE's chosen k)."""
     t0 = time.perf_counter()
-    sampler = build_sampler(method_cfg, y, minority, seed, X.ndim)
+    sampler = build_sampler(method_cfg, y, minority, seed, X.ndim, device=device)
     try:
         X_res, y_res = sampler.fit_resample(X, y)
     except ValueError as e:
         raise ConfigError(f"method {method_cfg['name']!r} could not resample this training set: {e}") from e
+    inner = getattr(sampler, "sampler", sampler)
+    if info is not None and hasattr(inner, "fit_info"):
+        info.update(inner.fit_info())
     X_res, y_res = np.asarray(X_res, dtype=X.dtype), np.asarray(y_res)
     return X_res, y_res, synthetic_mask(X, y, X_res, y_res), time.perf_counter() - t0
 
@@ -81,9 +106,12 @@ def weighted_minority_f1(y_true: np.ndarray, pred: np.ndarray, minority: list[in
 
 
 def search_synthetic_weight(cfg: dict, X: np.ndarray, y: np.ndarray, classes: list[int], minority: list[int],
-                            seed: int, device: torch.device) -> dict:
+                            seed: int, device: torch.device, batch: bool = False) -> dict:
     """Fajardo's Table 14 search: stratified k-fold on the real training set; synthetic samples are made
-    from, and added to, the training part only; score = weighted minority F1 on the held-out part."""
+    from, and added to, the training part only; score = weighted minority F1 on the held-out part.
+
+    ``batch``: train a fold's len(grid) candidates together (:func:`fit_batched`). A candidate whose
+    training diverges is excluded (noted in ``notes``); if every candidate diverges it is an error."""
     grid = [float(w) for w in cfg["classifier"]["weight_grid"]]
     k = int(cfg["classifier"].get("weight_search_folds", 2))
     scores = np.zeros((k, len(grid)))
@@ -95,16 +123,35 @@ def search_synthetic_weight(cfg: dict, X: np.ndarray, y: np.ndarray, classes: li
         if isinstance(kn, int) and kn >= smallest:
             method_cfg["sampler"]["k_neighbors"] = smallest - 1
             notes.append(f"fold {f}: k_neighbors lowered to {smallest - 1} (smallest class has {smallest})")
-        X_res, y_res, synth, _ = oversample(method_cfg, X[tr], y[tr], minority, seed + 1 + f)
+        X_res, y_res, synth, _ = oversample(method_cfg, X[tr], y[tr], minority, seed + 1 + f, device=str(device))
+        clfs = []
         for j, w in enumerate(grid):
             clf_cfg = copy.deepcopy(cfg["classifier"])
             clf_cfg["synthetic_weight"] = w
-            clf = instantiate(clf_cfg, _convert_="all")
-            clf.fit(X_res, y_res, classes=classes, synthetic=synth, seed=seed + 100 * f + j, device=device)
-            pred = np.asarray(classes)[clf.predict_proba(X[ho]).argmax(1)]
+            clfs.append(instantiate(clf_cfg, _convert_="all"))
+        seeds = [seed + 100 * f + j for j in range(len(grid))]
+        errors: list = [None] * len(grid)
+        if batch:  # the len(grid) candidates of this fold train as one group
+            errors = fit_batched(clfs, [(X_res, y_res, synth)], classes=classes, seeds=seeds, device=device)
+        for j, (clf, w) in enumerate(zip(clfs, grid)):
+            try:
+                if not batch:
+                    clf.fit(X_res, y_res, classes=classes, synthetic=synth, seed=seeds[j], device=device)
+                elif errors[j] is not None:
+                    raise TrainingError(errors[j])
+                pred = np.asarray(classes)[clf.predict_proba(X[ho]).argmax(1)]
+            except TrainingError as e:  # a weight whose training diverges is a bad weight: excluded
+                scores[f, j] = -np.inf
+                notes.append(f"fold {f}: weight {w:g} excluded, its training diverged: {e}")
+                continue
             scores[f, j] = weighted_minority_f1(y[ho], pred, minority)
     mean = scores.mean(axis=0)
-    return {"grid": grid, "scores": mean.tolist(), "chosen": grid[int(np.argmax(mean))], "folds": k, "notes": notes}
+    if not np.isfinite(mean).any():
+        raise TrainingError("the synthetic-weight search failed: training diverged for every weight of "
+                            f"classifier.weight_grid; {'; '.join(notes)}")
+    return {"grid": grid, "scores": [float(m) if np.isfinite(m) else None for m in mean],
+            "chosen": grid[int(np.argmax(mean))], "folds": k, "notes": notes,
+            "batched": {"group_size": len(grid)} if batch else None}
 
 
 def _preprocess(cfg: dict, ds: Dataset, X_tr, X_other: list):
@@ -139,12 +186,29 @@ def job_description(cfg: dict) -> dict:
     }
 
 
+def use_batching(cfg: dict, clf_cfg: dict, n_models: int, device: torch.device | str = "cpu") -> bool:
+    """Whether ``n_models`` trainings of ``clf_cfg`` that differ only in seed / sample weights train as one
+    batched group: ``batch_runs=false`` never; ``true`` always; ``auto`` (default) where it pays: on a
+    CUDA device, when there is more than one (on the CPU the models are compute-bound and a vmap group
+    is no faster, see benchmarks/). Never with ``schedule.selection='best_val'`` (model selection per
+    epoch is sequential)."""
+    mode = cfg.get("batch_runs", "auto")
+    if mode is False or str(mode).lower() == "false":
+        return False
+    if clf_cfg.get("schedule", {}).get("selection", "last") == "best_val":
+        return False
+    if mode is True or str(mode).lower() == "true":
+        return n_models >= 1
+    return n_models > 1 and torch.device(device).type == "cuda"
+
+
 def run_job(cfg: dict, log=print) -> JobSummary:
     """Run every fold × repeat of a composed (plain-dict, resolved) config; skip finished runs."""
     validate(cfg)
     t_job = time.perf_counter()
     eff = apply_profile(cfg)
     device = resolve_device(str(cfg["device"]))
+    check_fid_ready(eff.get("fid"), str(device))
     skew = skew_spec(eff)
     ds = load_dataset(eff["data"])
     holdout = eff["protocol"]["name"] == "holdout"
@@ -157,6 +221,7 @@ def run_job(cfg: dict, log=print) -> JobSummary:
     units = [(f, r) for f in folds for r in range(eff["repeats"])]
     bar = tqdm(total=len(units), desc=f"{desc['data']}/{desc['method']}/{desc['classifier']}", unit="run",
                disable=not cfg.get("progress", True))
+    failures: list[str] = []  # runs of a batched group whose training failed (the others are written)
     for fold in folds:
         dirs = [out_dir / run_hash({**ident, "fold": fold.index, "repeat": r}) for r in range(eff["repeats"])]
         todo = [r for r, d in enumerate(dirs) if cfg.get("rerun") or not is_done(d)]
@@ -174,32 +239,48 @@ def run_job(cfg: dict, log=print) -> JobSummary:
         counts_before = class_counts(y_tr)
         minority = minority_classes(skew, counts_before)
         os_seed = int(fold_rng(eff["seed"], fold.index, 3).integers(2**31 - 1))
-        X_res, y_res, synth, t_os = oversample(eff["method"], X_tr, y_tr, minority, os_seed)
+        fit_info: dict = {}
+        X_res, y_res, synth, t_os = oversample(eff["method"], X_tr, y_tr, minority, os_seed, device=str(device),
+                                               info=fit_info)
+        fid = measure_fid(eff.get("fid"), desc["data"], X_res, y_res, synth, X_te, y_te, minority, str(device), os_seed)
         search = None
         clf_cfg = copy.deepcopy(eff["classifier"])
         if clf_cfg.get("weight_grid") and synth.any():
-            search = search_synthetic_weight(eff, X_tr, y_tr, classes, minority, os_seed, device)
+            search = search_synthetic_weight(eff, X_tr, y_tr, classes, minority, os_seed, device,
+                                             batch=use_batching(cfg, clf_cfg, len(clf_cfg["weight_grid"]), device))
             clf_cfg["synthetic_weight"] = search["chosen"]
         clf_cfg.pop("weight_grid", None)
         clf_cfg.pop("weight_search_folds", None)
+        seeds = {r: int(fold_rng(eff["seed"], fold.index, 4 + r).integers(2**31 - 1)) for r in todo}
+        group, t_group = None, 0.0
+        if use_batching(cfg, clf_cfg, len(todo), device):  # the repeats differ only by classifier seed: one group
+            t0 = time.perf_counter()
+            group = [instantiate(clf_cfg, _convert_="all") for _ in todo]
+            fit_batched(group, [(X_res, y_res, synth)], classes=classes, seeds=[seeds[r] for r in todo], device=device)
+            t_group = time.perf_counter() - t0
         for r in todo:
             run_dir = dirs[r]
             prepare_run_dir(run_dir, rerun=bool(cfg.get("rerun")))
             started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-            seed = int(fold_rng(eff["seed"], fold.index, 4 + r).integers(2**31 - 1))
+            seed = seeds[r]
             t0 = time.perf_counter()
-            clf = instantiate(clf_cfg, _convert_="all")
+            clf = instantiate(clf_cfg, _convert_="all") if group is None else group[todo.index(r)]
+            if group is not None and clf.error is not None:
+                failures.append(f"run {run_dir.name} (fold {fold.index}, repeat {r}, classifier seed {seed}): {clf.error}")
+                bar.update(1)
+                continue
             val_score = None
-            if clf.schedule.selection == "best_val":
+            if group is None and clf.schedule.selection == "best_val":
                 pos = classes.index(minority[0]) if len(classes) == 2 else None
                 val_score = (lambda yt, p: float(average_precision_score(yt == pos, p[:, pos]))) if pos is not None \
                     else (lambda yt, p: float(np.mean(p.argmax(1) == yt)))
-            epoch_bar = tqdm(total=clf.schedule.epochs, desc="epochs", leave=False, unit="ep",
-                             disable=not cfg.get("progress", True) or clf.schedule.steps is not None)
-            clf.fit(X_res, y_res, classes=classes, synthetic=synth, seed=seed, device=device, val=val,
-                    val_score=val_score, progress=lambda e, l: (epoch_bar.update(1), epoch_bar.set_postfix(loss=f"{l:.4f}")))
-            epoch_bar.close()
-            t_train = time.perf_counter() - t0
+            if group is None:
+                epoch_bar = tqdm(total=clf.schedule.epochs, desc="epochs", leave=False, unit="ep",
+                                 disable=not cfg.get("progress", True) or clf.schedule.steps is not None)
+                clf.fit(X_res, y_res, classes=classes, synthetic=synth, seed=seed, device=device, val=val,
+                        val_score=val_score, progress=lambda e, l: (epoch_bar.update(1), epoch_bar.set_postfix(loss=f"{l:.4f}")))
+                epoch_bar.close()
+            t_train = time.perf_counter() - t0 if group is None else t_group / len(todo)
             metrics = evaluate(y_te, clf.predict_proba(X_te), classes, minority)
             record = {
                 "experiment": cfg.get("experiment_name"),
@@ -212,7 +293,11 @@ def run_job(cfg: dict, log=print) -> JobSummary:
                 "synthetic_weight": clf.synthetic_weight,
                 "weight_search": search,
                 "training": {"epochs": clf.result.epochs_run, "steps": clf.result.steps_run,
-                             "final_loss": clf.result.final_loss, "best_epoch": clf.result.best_epoch},
+                             "final_loss": clf.result.final_loss, "best_epoch": clf.result.best_epoch,
+                             "precision": clf.result.precision},
+                "oversampler": fit_info or None,
+                "fid": fid,
+                "batched": None if group is None else {"group_size": clf.group_size, "group_train_s": t_group},
                 "timing": {"oversample_s": t_os, "train_s": t_train},
                 "config": cfg,
                 "effective": {"folds": eff["folds"], "repeats": eff["repeats"],
@@ -225,6 +310,7 @@ def run_job(cfg: dict, log=print) -> JobSummary:
                 "started_at": started,
                 "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             }
+            save_preview(run_dir, X_res, y_res, synth, minority, seed=os_seed)
             path = finish_run(run_dir, record)
             summary.records.append(record)
             summary.paths.append(str(path))
@@ -232,6 +318,9 @@ def run_job(cfg: dict, log=print) -> JobSummary:
             bar.update(1)
     bar.close()
     summary.wall_s = time.perf_counter() - t_job
+    if failures:
+        raise TrainingError(f"{len(failures)} run(s) failed and are not marked done (the other {summary.new} new "
+                            f"run(s) are written): " + "; ".join(failures))
     return summary
 
 

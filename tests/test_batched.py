@@ -13,6 +13,7 @@ from imbench.classifiers.train import Schedule, train_model
 # Tolerance of batched vs sequential parameters after TOL_STEPS steps (float32, dropout 0).
 TOL = 1e-4
 SEEDS = [0, 1, 2]
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
 def _data(n: int = 96, d: int = 12, c: int = 3, seed: int = 0):
@@ -30,7 +31,7 @@ def _sequential(make, datasets, schedule, seeds):
     out = []
     for (X, y, w), s in zip(datasets, seeds):
         torch.manual_seed(s)
-        m = make()
+        m = make().to(X.device)
         train_model(m, X, y, schedule, sample_weight=w, seed=s)
         out.append(m)
     return out
@@ -101,3 +102,134 @@ def test_best_val_rejected() -> None:
     X, y = _data()
     with pytest.raises(ValueError, match="selection"):
         train_models_batched(_make(), [(X, y, None)], Schedule(epochs=1, selection="best_val"), [0])
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_amp_is_ignored_on_cpu(batched: bool) -> None:
+    X, y = _data()
+    out = {}
+    for amp in ("bf16", "none"):
+        sched = Schedule(steps=6, batch_size=32, optimizer="adam", lr=1e-2, amp=amp)
+        if batched:
+            res = train_models_batched(_make(), [(X, y, None)], sched, [3])
+            model, result = res.models[0], res.results[0]
+        else:
+            torch.manual_seed(3)
+            model = _make()()
+            result = train_model(model, X, y, sched, seed=3)
+        assert result.precision == "float32"
+        out[amp] = model
+    assert _max_diff(out["bf16"], out["none"]) == 0.0
+
+
+def test_amp_value_is_checked() -> None:
+    from imbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="amp"):
+        Schedule(amp="fp16")
+
+
+def _classifier(weight: float = 1.0):
+    from imbench.classifiers.downstream import DownstreamClassifier
+
+    return DownstreamClassifier("mlp", {"name": "mlp", "hidden": [16], "dropout": 0.0, "init": "keras"},
+                                {"epochs": 3, "batch_size": 16, "optimizer": "rmsprop", "lr": 1e-2},
+                                synthetic_weight=weight)
+
+
+def test_fit_batched_matches_fit_with_different_synthetic_weights() -> None:
+    import numpy as np
+
+    from imbench.classifiers.downstream import fit_batched
+
+    X, y = _data(n=80)
+    Xn, yn = X.numpy(), y.numpy() + 3  # labels need not be 0..C-1
+    synth = np.zeros(len(yn), bool)
+    synth[60:] = True
+    weights = [1.0, 5.0, 20.0]
+    group = [_classifier(w) for w in weights]
+    assert fit_batched(group, [(Xn, yn, synth)], classes=[3, 4, 5], seeds=[0, 1, 2]) == [None] * 3
+    for clf, w, s in zip(group, weights, [0, 1, 2]):
+        alone = _classifier(w).fit(Xn, yn, classes=[3, 4, 5], synthetic=synth, seed=s)
+        assert clf.group_size == 3 and clf.result.steps_run == alone.result.steps_run == 15
+        assert np.abs(clf.predict_proba(Xn) - alone.predict_proba(Xn)).max() < 1e-4
+
+
+def test_fit_batched_splits_a_group_that_runs_out_of_memory(monkeypatch) -> None:
+    import numpy as np
+
+    import imbench.classifiers.downstream as ds
+
+    real = ds.train_models_batched
+    oom = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+
+    def small_memory(make_model, datasets, schedule, seeds, **kw):
+        if len(seeds) > 1:
+            raise oom("pretend: too many members")
+        return real(make_model, datasets, schedule, seeds, **kw)
+
+    monkeypatch.setattr(ds, "train_models_batched", small_memory)
+    X, y = _data(n=40)
+    group = [_classifier() for _ in range(3)]
+    assert ds.fit_batched(group, [(X.numpy(), y.numpy(), None)], classes=[0, 1, 2], seeds=[0, 1, 2]) == [None] * 3
+    assert [c.group_size for c in group] == [1, 1, 1]
+    assert all(np.isfinite(c.predict_proba(X.numpy())).all() for c in group)
+
+
+@cuda
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
+def test_cuda_float32_matches_sequential(optimizer: str) -> None:
+    dev = torch.device("cuda")
+    X, y = _data()
+    X, y = X.to(dev), y.to(dev)
+    w = (torch.rand(len(y), generator=torch.Generator().manual_seed(5)) + 0.5).to(dev)
+    datasets = [(X, y, None), (X, y, w), (X * 0.5, y, None)]
+    sched = Schedule(epochs=8, batch_size=20, optimizer=optimizer, lr=1e-2, alpha=0.9, eps=1e-7, amp="none")
+    res = train_models_batched(_make(), datasets, sched, SEEDS)  # 40 steps: a CUDA graph after 3 eager ones
+    eager = train_models_batched(_make(), datasets, sched, SEEDS, cuda_graph=False)
+    seq = _sequential(_make(), datasets, sched, SEEDS)
+    assert res.errors == [None] * 3 and all(r.precision == "float32" for r in res.results)
+    for mb, me, ms in zip(res.models, eager.models, seq):
+        assert _max_diff(mb, ms) < TOL and _max_diff(mb, me) < 1e-6
+    for rb, re_ in zip(res.results, eager.results):
+        assert rb.history == pytest.approx(re_.history, rel=1e-5) and rb.steps_run == re_.steps_run == 40
+
+
+@cuda
+def test_cuda_graph_with_dropout_reshuffles_and_a_failing_member() -> None:
+    dev = torch.device("cuda")
+    X, y = _data()
+    X, y = X.to(dev), y.to(dev)
+    Xbad = X.clone()
+    Xbad[5] = float("nan")  # member 1 diverges when sample 5 comes up (eagerly or in the graph)
+    sched = Schedule(epochs=6, batch_size=16, optimizer="adam", lr=1e-2, amp="none")
+    res = train_models_batched(_make(dropout=0.3), [(X, y, None), (Xbad, y, None), (X[:50], y[:50], None)], sched,
+                               [0, 1, 2])
+    assert res.ok == [True, False, True]
+    assert [r.steps_run for r in res.results][::2] == [36, 24]
+    assert all(torch.isfinite(p).all() for m in res.models for p in m.parameters())
+    again = train_models_batched(_make(dropout=0.3), [(X, y, None), (Xbad, y, None), (X[:50], y[:50], None)],
+                                 sched, [0, 1, 2])
+    assert all(_max_diff(a, b) == 0.0 for a, b in zip(res.models, again.models))  # deterministic
+
+
+@cuda
+def test_cuda_bf16_autocast_runs_and_stays_close() -> None:
+    dev = torch.device("cuda")
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(512, 12, generator=g)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+    X, y = X.to(dev), y.to(dev)
+    out = {}
+    for amp in ("bf16", "none"):
+        sched = Schedule(epochs=10, batch_size=64, optimizer="adam", lr=1e-2, amp=amp)
+        res = train_models_batched(_make(), [(X, y, None)], sched, [0, 1])
+        torch.manual_seed(0)
+        m = _make()().to(dev)
+        r = train_model(m, X, y, sched, seed=0)
+        expected = "bf16-autocast" if amp == "bf16" else "float32"
+        assert r.precision == expected and all(x.precision == expected for x in res.results)
+        with torch.no_grad():
+            out[amp] = [float((mm(X).argmax(1) == y).float().mean()) for mm in (m, *res.models)]
+    assert all(acc > 0.85 for acc in out["bf16"] + out["none"])
+    assert max(abs(a - b) for a, b in zip(out["bf16"], out["none"])) < 0.05

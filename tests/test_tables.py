@@ -305,7 +305,12 @@ def test_fajardo_timing_from_sources():
     assert mnist.frame.loc["SMOTE", ("m = {0,1,2,3,4,5,9}", "ρ = 320")] == "0.900"
     assert fmnist.frame.loc["SMOTE", ("m = {0,1,2,3,4,5,9}", "ρ = 320")] == "0.800"
     assert out.table.cell_counts == [2, 2]  # repeats of one fold share its oversampling time
-    assert out.table.empty["CVAE (cvae)"].startswith("method not implemented yet")
+    assert out.table.empty["CVAE (cvae)"] == "no finished runs"
+    # Table 9's CVAE row is the 10-epoch CVAE of fajardo_9 only, not the Table 5-8 generators.
+    cvae = [make_record("fajardo_5", "cvae", fold=0, data="mnist", ir=320, oversample_s=99.0),
+            make_record("fajardo_9", "cvae", fold=0, data="mnist", ir=320, oversample_s=3.0)]
+    out = render("fajardo_9", spec_of("fajardo_9"), recs + cvae, "quick")
+    assert out.table.blocks[0].frame.loc["CVAE", ("m = {0,1,2,3,4,5,9}", "ρ = 320")] == "3.000"
     assert "Timings measured on: box1 (x86_64, 8 CPUs)" in out.markdown
 
 
@@ -315,3 +320,25 @@ def test_latex_escapes_labels():
     assert r"GAMO\textbackslash{}D" in out.latex and r"0.45$\pm$0.00" in out.latex
     assert r"\multicolumn{2}{c}{CIFAR10}" in out.latex
     assert pd.read_csv(io.StringIO(out.csv), comment="#").loc[0, "cifar10_ls_acsa_mean"] == pytest.approx(0.45)
+
+
+def test_fajardo_fid_table_means_over_draws_not_repeats():
+    recs = []
+    for method, base in [("smote", 50.0), ("cvae", 80.0)]:
+        for f in range(2):
+            for r in range(3):  # repeats of one draw copy its FID: must count once
+                rec = make_record("fajardo_5", method, fold=f, repeat=r, skew="fajardo_m3", minority=[3, 4, 5])
+                rec["fid"] = {"per_class": {"3": base + f, "4": base + 10 + f, "5": base + 20 + f}}
+                recs.append(rec)
+    recs.append(make_record("fajardo_5", "none", skew="fajardo_m3", minority=[3, 4, 5]))  # no synthetic set
+    out = render("fajardo_1", spec_of("fajardo_1"), recs, "quick")
+    m3 = out.table.blocks[2]
+    assert m3.heading == "m = {3,4,5}"
+    assert list(m3.frame.columns) == ["3", "4", "5"]
+    assert m3.frame.loc["SMOTE", "3"] == "50.5" and m3.frame.loc["CVAE", "5"] == "100.5"
+    assert m3.frame.loc["BAGAN", "4"] == ""
+    assert out.table.cell_counts == [2] * 6
+    assert "BAGAN (bagan)" in out.table.empty and "SMOTE (smote)" not in out.table.empty
+    csv = pd.read_csv(io.StringIO(out.csv), comment="#")
+    row = csv[(csv["method"] == "cvae") & (csv["class"] == 3)].iloc[0]
+    assert row["fid_mean"] == pytest.approx(80.5) and row["fid_std"] == pytest.approx(np.std([80, 81], ddof=1))

@@ -22,12 +22,32 @@ frozen at its last finite parameters and reported in :attr:`BatchedResult.errors
 unaffected (the loss of the batch is the sum of the per-member losses, so each member's gradient and
 optimiser state depend only on its own data).
 
+Precision: with ``schedule.amp='bf16'`` on CUDA the forward pass and loss run under bfloat16
+autocast, as in ``train_model``; on the CPU everything is float32 (``amp`` is ignored).
+
+Tolerance (what ``tests/test_batched.py`` checks): with dropout 0, float32 and the same seeds, every
+member's parameters after 40 steps are within 1e-4 (max abs difference) of sequential training's;
+the difference is rounding in the batched matrix products. With dropout > 0 the members are as
+random as sequential ones but not the same draws, so only statistical agreement holds.
+
+Data: tensors shared between members (the same ``X`` object with different sample weights, say)
+are stored on the device once; mini-batches are index gathers.
+
+Speed: all per-step bookkeeping (batch indices, failure flags, losses) stays on the device, so a step
+needs no host synchronisation; on CUDA, after a few eager steps one step is captured as a CUDA graph
+and replayed (``cuda_graph``), which removes the kernel-launch overhead that otherwise bounds small
+models. Parameters and optimiser state are stored in the memory layout of their gradients. On the
+CPU, batched training is about as fast as sequential training (both are compute-bound); see
+``benchmarks/run.py``.
+
 Not supported: ``schedule.selection='best_val'`` (raises ``ValueError``).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -36,9 +56,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state
 
-from imbench.classifiers.train import Schedule, TrainResult, per_sample_loss
+from imbench.classifiers.train import Schedule, TrainResult, autocast_context, per_sample_loss, precision_for
 
 Dataset = tuple[torch.Tensor, torch.Tensor, "torch.Tensor | None"]
+_EAGER_STEPS = 3  # steps run eagerly before a CUDA graph is captured (layout adoption, warm-up)
 
 
 @dataclass
@@ -61,9 +82,11 @@ class BatchedResult:
 class _StackedOptimizer:
     """Adam / RMSprop / SGD on stacked parameters (leading dim = member), with a per-member mask.
 
-    The formulas are torch.optim's (Adam: bias-corrected, ``eps`` added after the square root;
-    RMSprop: uncentred, no momentum; SGD: optional momentum, no dampening, no Nesterov). Members
-    whose ``active`` flag is False keep their parameters and optimiser state unchanged.
+    The formulas and the order of the in-place operations are torch.optim's single-tensor ones (Adam:
+    bias-corrected, ``eps`` added after the square root; RMSprop: uncentred, no momentum; SGD:
+    optional momentum, no dampening, no Nesterov). A member whose ``active`` flag is False (finished
+    or failed; that never changes back) keeps its parameters: its gradient is zeroed (NaN included)
+    and its step size is zero. Its optimiser state may still decay, which nothing reads any more.
     """
 
     def __init__(self, params: list[torch.Tensor], s: Schedule, n_members: int) -> None:
@@ -71,46 +94,69 @@ class _StackedOptimizer:
         self.params = params
         dev = params[0].device
         self.t = torch.zeros(n_members, device=dev, dtype=torch.float64)
-        self.state1 = [torch.zeros_like(p) for p in params]
+        self.state1 = [torch.zeros_like(p) for p in params] if s.optimizer != "sgd" or s.momentum else None
         self.state2 = [torch.zeros_like(p) for p in params] if s.optimizer == "adam" else None
+        self.per_member = dev.type == "cpu" and n_members > 1
 
     @staticmethod
-    def _bc(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    def _view(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
         return x.to(p.dtype).view((-1,) + (1,) * (p.ndim - 1))
 
     @torch.no_grad()
     def step(self, grads: list[torch.Tensor], active: torch.Tensor) -> None:
         s = self.s
         self.t += active.to(self.t.dtype)
-        for i, (p, g) in enumerate(zip(self.params, grads)):
-            mask = active.view((-1,) + (1,) * (p.ndim - 1))
-            if s.weight_decay:
-                g = g + s.weight_decay * p
+        act = active.to(self.t.dtype)
+        if s.optimizer == "adam":
+            b1, b2 = s.betas
+            t = self.t.clamp(min=1)
+            step_size = s.lr / (1 - b1 ** t) * act  # 0 for inactive members
+            bc2_sqrt = (1 - b2 ** t).sqrt()
+        else:
+            lr_act = s.lr * act
+        for i, (P, G) in enumerate(zip(self.params, grads)):
+            if G.stride() != P.stride():  # optimiser arithmetic in one memory layout
+                G = torch.empty_like(P).copy_(G)
+            mask_all = active.view((-1,) + (1,) * (P.ndim - 1))
             if s.optimizer == "adam":
-                b1, b2 = s.betas
-                m, v = self.state1[i], self.state2[i]
-                m_new = torch.lerp(m, g, 1 - b1)
-                v_new = v * b2 + (1 - b2) * g * g
-                bc1 = self._bc(1 - b1 ** self.t, p)
-                bc2 = self._bc(1 - b2 ** self.t, p)
-                denom = v_new.sqrt() / bc2.sqrt() + s.eps
-                p_new = p - (s.lr / bc1) * m_new / denom
-                self.state1[i] = torch.where(mask, m_new, m)
-                self.state2[i] = torch.where(mask, v_new, v)
-            elif s.optimizer == "rmsprop":
-                v = self.state1[i]
-                v_new = v * s.alpha + (1 - s.alpha) * g * g
-                p_new = p - s.lr * g / (v_new.sqrt() + s.eps)
-                self.state1[i] = torch.where(mask, v_new, v)
-            else:
-                if s.momentum:
-                    buf = self.state1[i]
-                    first = self._bc(self.t == 1, p).bool()
-                    buf_new = torch.where(first, g, buf * s.momentum + g)
-                    self.state1[i] = torch.where(mask, buf_new, buf)
-                    g = buf_new
-                p_new = p - s.lr * g
-            p.copy_(torch.where(mask, p_new, p))
+                ss_all, bc_all = self._view(step_size, P), self._view(bc2_sqrt, P)
+            elif s.optimizer == "sgd" and s.momentum:
+                lr_all = self._view(lr_act, P)
+            # CPU: one member at a time, so that the passes over a member's slice stay in cache
+            for j in (range(len(P)) if self.per_member else [slice(None)]):
+                p, g, mask = P[j], G[j], mask_all[j]
+                if s.weight_decay:
+                    g = g.add(p, alpha=s.weight_decay)
+                g = g.masked_fill_(~mask, 0.0)  # inactive members: no gradient (NaN included)
+                if s.optimizer == "adam":
+                    m, v = self.state1[i][j], self.state2[i][j]
+                    m.lerp_(g, 1 - b1)
+                    v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                    denom = (v.sqrt() / bc_all[j]).add_(s.eps)
+                    p.addcdiv_(m * ss_all[j], denom, value=-1.0)
+                elif s.optimizer == "rmsprop":
+                    v = self.state1[i][j]
+                    v.mul_(s.alpha).addcmul_(g, g, value=1 - s.alpha)
+                    p.addcdiv_(g, v.sqrt().add_(s.eps), value=-s.lr)  # g is 0 for inactive members
+                elif s.momentum:
+                    buf = self.state1[i][j]
+                    buf.mul_(s.momentum).add_(g)  # first step: buf = g, as torch.optim.SGD
+                    p.sub_(buf * lr_all[j])
+                else:
+                    p.add_(g, alpha=-s.lr)
+
+
+def _adopt_layout(params: list[torch.Tensor], grads: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Parameters re-stored with their gradients' strides where those differ (vmap's linear-layer
+    weight gradients come transposed); elementwise optimiser steps on mixed layouts are several times
+    slower on the CPU."""
+    out = []
+    for p, g in zip(params, grads):
+        if g.stride() != p.stride() and torch.empty_like(g).stride() == g.stride():  # g dense: layout kept
+            out.append(torch.empty_like(g).copy_(p.detach()).requires_grad_(p.requires_grad))
+        else:
+            out.append(p)
+    return out
 
 
 def train_models_batched(
@@ -120,6 +166,7 @@ def train_models_batched(
     seeds: Sequence[int],
     *,
     device: torch.device | str | None = None,
+    cuda_graph: bool | None = None,
 ) -> BatchedResult:
     """Train ``len(seeds)`` independent models built by ``make_model`` on ``datasets``, all at once.
 
@@ -131,6 +178,9 @@ def train_models_batched(
     schedule : the :class:`Schedule` every member follows (``selection='best_val'`` is not supported).
     seeds : one seed per member (initialisation and data order, as in ``train_model``).
     device : where to train; default: the device of the first ``X``.
+    cuda_graph : capture one training step as a CUDA graph after a few eager steps and replay it
+        (default: on CUDA when there are more than a few steps). Results are those of eager
+        execution; if capture fails, training goes on eagerly with a warning.
 
     Returns
     -------
@@ -149,27 +199,36 @@ def train_models_batched(
         raise ValueError("train_models_batched supports schedule.selection='last' only; "
                          "use train_model for best-validation model selection")
     dev = torch.device(device) if device is not None else datasets[0][0].device
+    precision = precision_for(schedule, dev)
 
-    # --- data: unique tensors concatenated once, members address them by offset ---
-    uniq: dict[tuple[int, int, int], int] = {}
-    xs, ys, ws, offsets, sizes = [], [], [], [], []
-    total = 0
+    # --- data: unique X, y and weight tensors concatenated once each; members address them by offset ---
+    # (members that share X but differ in sample weights, as in a synthetic-weight grid search,
+    # store X once)
+    def _pool(tensors, convert):
+        seen: dict[int, int] = {}
+        parts, offs, total = [], [], 0
+        for t in tensors:
+            if id(t) not in seen:
+                seen[id(t)] = total
+                parts.append(convert(t))
+                total += len(t)
+            offs.append(seen[id(t)])
+        return (parts[0] if len(parts) == 1 else torch.cat(parts)), offs
+
+    sizes = []
     for X, y, w in datasets:
         if len(y) == 0:
             raise ValueError("empty training set in datasets")
         if len(X) != len(y) or (w is not None and len(w) != len(y)):
             raise ValueError("X, y and sample_weight of a dataset must have the same length")
-        key = (id(X), id(y), id(w))
-        if key not in uniq:
-            uniq[key] = total
-            xs.append(X.to(dev))
-            ys.append(y.to(dev))
-            ws.append(w.to(dev, torch.float32) if w is not None else torch.ones(len(y), device=dev))
-            total += len(y)
-        offsets.append(uniq[key])
         sizes.append(len(y))
-    X_all, y_all, w_all = torch.cat(xs), torch.cat(ys), torch.cat(ws)
-    del xs, ys, ws
+    ones: dict[int, torch.Tensor] = {}
+    w_list = [w if w is not None else ones.setdefault(n, torch.ones(n, device=dev)) for (_, _, w), n in
+              zip(datasets, sizes)]
+    X_all, x_off = _pool([d[0] for d in datasets], lambda t: t.to(dev))
+    y_all, y_off = _pool([d[1] for d in datasets], lambda t: t.to(dev))
+    w_all, w_off = _pool(w_list, lambda t: t.to(dev, torch.float32))
+    del w_list, ones
 
     # --- models: sequential-identical inits, then stacked ---
     models = []
@@ -184,14 +243,16 @@ def train_models_batched(
     base = copy.deepcopy(models[0]).to("meta")
 
     def member_loss(p: dict, b: dict, x: torch.Tensor, t: torch.Tensor, w: torch.Tensor, valid: torch.Tensor):
-        logits = functional_call(base, (p, b), (x,))
-        losses = per_sample_loss(logits, t, schedule.loss) * w
+        with autocast_context(precision, dev):
+            logits = functional_call(base, (p, b), (x,))
+            losses = per_sample_loss(logits.float(), t, schedule.loss) * w
         return torch.where(valid, losses, torch.zeros_like(losses)).sum() / valid.sum()
 
     batched_loss = torch.vmap(member_loss, randomness="different")
     opt = _StackedOptimizer(plist, schedule, n_mem)
 
-    # --- schedule bookkeeping (CPU side, same as train_model) ---
+    # --- schedule bookkeeping: permutations drawn on the CPU as in train_model; the per-step
+    # index arithmetic runs on the device so that a step needs no host-device synchronisation ---
     B = schedule.batch_size
     per_epoch = [math.ceil(n / B) for n in sizes]
     steps = [schedule.steps if schedule.steps is not None else schedule.epochs * pe for pe in per_epoch]
@@ -203,36 +264,85 @@ def train_models_batched(
         orders[i, :sizes[i]] = torch.randperm(sizes[i], generator=gens[i])
     orders_dev = orders.to(dev)
     sizes_t = torch.tensor(sizes, device=dev)
-    offsets_t = torch.tensor(offsets, device=dev)
+    per_epoch_t = torch.tensor(per_epoch, device=dev)
+    x_off_t = torch.tensor(x_off, device=dev)[:, None]
+    y_off_t = torch.tensor(y_off, device=dev)[:, None]
+    w_off_t = torch.tensor(w_off, device=dev)[:, None]
     steps_t = torch.tensor(steps, device=dev)
     arangeB = torch.arange(B, device=dev)
+    # epoch boundaries (reshuffles) are known in advance on the host
+    renew_at: dict[int, list[int]] = {}
+    if schedule.shuffle == "epoch":
+        for i in range(n_mem):
+            for st in range(per_epoch[i], steps[i], per_epoch[i]):
+                renew_at.setdefault(st, []).append(i)
 
     torch.manual_seed(seeds[0])
+    # the loop state lives in device tensors updated in place, so that one step can be captured as a
+    # CUDA graph and replayed (a step of a small model is otherwise bound by kernel-launch overhead)
     active = torch.ones(n_mem, dtype=torch.bool, device=dev)
     failed_at = torch.full((n_mem,), -1, dtype=torch.long, device=dev)
     step_losses = torch.zeros(T, n_mem, device=dev)
-    for step in range(T):
-        pos = [step % pe for pe in per_epoch]
-        if step > 0 and schedule.shuffle == "epoch":
-            renew = [i for i in range(n_mem) if pos[i] == 0 and step < steps[i]]
-            for i in renew:
-                orders[i, :sizes[i]] = torch.randperm(sizes[i], generator=gens[i])
-            if renew:
-                orders_dev = orders.to(dev)
-        starts = torch.tensor([p * B for p in pos], device=dev)
-        cols = starts[:, None] + arangeB[None, :]
+    step_t = torch.zeros((), dtype=torch.long, device=dev)
+    st = {"params": params, "plist": plist, "opt": opt}
+
+    def one_step(first: bool = False) -> None:
+        cols = (torch.remainder(step_t, per_epoch_t) * B)[:, None] + arangeB[None, :]
         valid = cols < sizes_t[:, None]
         local = orders_dev.gather(1, torch.where(valid, cols, torch.zeros_like(cols)))
-        gidx = local + offsets_t[:, None]
-        xb, yb, wb = X_all[gidx], y_all[gidx], w_all[gidx]
-        losses = batched_loss(params, buffers, xb, yb, wb, valid)
-        grads = torch.autograd.grad(losses.sum(), plist)
-        finite = torch.isfinite(losses)
-        running = active & (step < steps_t)
-        failed_at = torch.where(running & ~finite, step, failed_at)
-        active = active & finite
-        opt.step(list(grads), active & (step < steps_t))
-        step_losses[step] = losses.detach()
+        xb, yb, wb = X_all[local + x_off_t], y_all[local + y_off_t], w_all[local + w_off_t]
+        losses = batched_loss(st["params"], buffers, xb, yb, wb, valid)
+        grads = torch.autograd.grad(losses.sum(), st["plist"])
+        if first:  # store parameters (and optimiser state) in the layout their gradients come in
+            st["plist"] = _adopt_layout(st["plist"], grads)
+            st["params"] = dict(zip(names, st["plist"]))
+            st["opt"] = _StackedOptimizer(st["plist"], schedule, n_mem)
+        with torch.no_grad():
+            losses = losses.detach()
+            finite = torch.isfinite(losses)
+            in_schedule = step_t < steps_t
+            failed_at.copy_(torch.where(active & in_schedule & ~finite, step_t, failed_at))
+            active.logical_and_(finite)
+            st["opt"].step(list(grads), active & in_schedule)
+            step_losses.index_copy_(0, step_t.view(1), losses.view(1, -1))
+            step_t.add_(1)
+
+    def reshuffle(step: int) -> None:
+        if step in renew_at:
+            for i in renew_at[step]:
+                orders[i, :sizes[i]] = torch.randperm(sizes[i], generator=gens[i])
+            if orders_dev is not orders:
+                orders_dev.copy_(orders)
+
+    use_graph = dev.type == "cuda" and (cuda_graph if cuda_graph is not None else T > 2 * _EAGER_STEPS)
+    eager = T if not use_graph else min(T, _EAGER_STEPS)
+    if use_graph:  # the eager steps run on a side stream: they are also the capture's warm-up
+        side = torch.cuda.Stream(dev)
+        side.wait_stream(torch.cuda.current_stream(dev))
+        ctx = torch.cuda.stream(side)
+    else:
+        ctx = contextlib.nullcontext()
+    with ctx:
+        for step in range(eager):
+            reshuffle(step)
+            one_step(first=step == 0)
+    graph = None
+    if use_graph and eager < T:
+        torch.cuda.current_stream(dev).wait_stream(side)
+        try:
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                one_step()
+        except RuntimeError as e:  # capture not possible (an op that syncs, say): train eagerly
+            graph = None
+            warnings.warn(f"train_models_batched: CUDA graph capture failed ({e}); continuing without it")
+    for step in range(eager, T):
+        reshuffle(step)
+        if graph is not None:
+            graph.replay()
+        else:
+            one_step()
+    params = st["params"]
 
     # --- unstack into the member models, build per-member results ---
     failed = failed_at.cpu().tolist()
@@ -258,5 +368,6 @@ def train_models_batched(
             else:
                 errors.append(None)
             results.append(TrainResult(epochs_run=len(history), steps_run=done,
-                                       final_loss=history[-1] if history else float("nan"), history=history))
+                                       final_loss=history[-1] if history else float("nan"), history=history,
+                                       precision=precision))
     return BatchedResult(models=models, results=results, errors=errors)

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from imbench.classifiers.batched import train_models_batched
 from imbench.classifiers.models import build_classifier
 from imbench.classifiers.train import Schedule, TrainResult, predict_proba, train_model
 from imbench.errors import ConfigError
@@ -61,6 +62,8 @@ class DownstreamClassifier:
         self.model: torch.nn.Module | None = None
         self.device = torch.device("cpu")
         self.result: TrainResult | None = None
+        self.error: str | None = None  # set by fit_batched when this member's training failed
+        self.group_size: int | None = None  # set by fit_batched: how many models trained together
 
     def fit(
         self,
@@ -98,3 +101,88 @@ class DownstreamClassifier:
         if self.model is None:
             raise RuntimeError("fit the classifier first")
         return predict_proba(self.model, prepare_inputs(X, self.input, self.device))
+
+
+def _same_setup(clfs: Sequence[DownstreamClassifier]) -> None:
+    first = clfs[0]
+    for c in clfs[1:]:
+        if (c.arch, c.schedule, c.input) != (first.arch, first.schedule, first.input):
+            raise ValueError("fit_batched trains classifiers of one architecture, schedule and input form only")
+
+
+def fit_batched(
+    clfs: Sequence[DownstreamClassifier],
+    data: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
+    *,
+    classes: Sequence[int],
+    seeds: Sequence[int],
+    device: torch.device | str = "cpu",
+) -> list[str | None]:
+    """Fit ``clfs`` (one architecture and schedule; synthetic weights may differ) together with
+    :func:`imbench.classifiers.batched.train_models_batched`.
+
+    ``data`` holds one ``(X, y, synthetic mask or None)`` per classifier, or one shared by all; the
+    same array objects are moved to the device once. Each classifier ends up as if ``fit`` had been
+    called with its seed, up to the tolerance stated in :mod:`imbench.classifiers.batched`.
+
+    Returns one entry per classifier: ``None`` when it trained, else the reason it failed (its loss
+    became non-finite, or it ran out of device memory even alone); a failed classifier keeps
+    ``model = None`` and its ``error`` set, the others are unaffected. A group that runs out of
+    device memory is split in halves and retried.
+    """
+    clfs = list(clfs)
+    if not clfs:
+        return []
+    if len(data) == 1 and len(clfs) > 1:
+        data = list(data) * len(clfs)
+    if len(data) != len(clfs) or len(seeds) != len(clfs):
+        raise ValueError(f"fit_batched got {len(clfs)} classifiers, {len(data)} datasets and {len(seeds)} seeds")
+    _same_setup(clfs)
+    dev = torch.device(device)
+    classes = [int(c) for c in classes]
+    index = {c: i for i, c in enumerate(classes)}
+    xs: dict[int, torch.Tensor] = {}
+    ys: dict[int, torch.Tensor] = {}
+    ws: dict[tuple, torch.Tensor | None] = {}
+    tensors = []
+    for clf, (X, y, synthetic) in zip(clfs, data):
+        if id(X) not in xs:
+            xs[id(X)] = prepare_inputs(X, clf.input, dev)
+        if id(y) not in ys:
+            ys[id(y)] = torch.as_tensor(np.vectorize(index.__getitem__)(y), dtype=torch.long, device=dev)
+        use_w = synthetic is not None and synthetic.any() and clf.synthetic_weight != 1.0
+        key = (id(synthetic), clf.synthetic_weight) if use_w else None
+        if key not in ws:
+            w = None
+            if use_w:
+                w = torch.ones(len(y), device=dev)
+                w[torch.as_tensor(synthetic, device=dev)] = clf.synthetic_weight
+            ws[key] = w
+        tensors.append((xs[id(X)], ys[id(y)], ws[key]))
+    shape = tuple(tensors[0][0].shape[1:])
+    arch, schedule = clfs[0].arch, clfs[0].schedule
+    oom = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+
+    def run(members: list[int]) -> None:
+        try:
+            res = train_models_batched(lambda: build_classifier(arch, shape, len(classes)),
+                                       [tensors[i] for i in members], schedule, [int(seeds[i]) for i in members],
+                                       device=dev)
+        except oom as e:
+            if dev.type == "cuda":
+                torch.cuda.empty_cache()
+            if len(members) == 1:
+                c = clfs[members[0]]
+                c.model, c.result, c.error = None, None, f"out of device memory even when trained alone: {e}"
+                return
+            half = len(members) // 2
+            run(members[:half])
+            run(members[half:])
+            return
+        for i, m, r, err in zip(members, res.models, res.results, res.errors):
+            c = clfs[i]
+            c.device, c.classes, c.group_size = dev, classes, len(members)
+            c.model, c.result, c.error = (None, None, err) if err is not None else (m, r, None)
+
+    run(list(range(len(clfs))))
+    return [c.error for c in clfs]

@@ -6,6 +6,7 @@ architecture at once with the same schedule semantics.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from imbench.errors import ConfigError, TrainingError
 
 LOSSES = ("ce", "ls")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+AMP = ("bf16", "none")
 
 
 @dataclass
@@ -29,6 +31,9 @@ class Schedule:
     ``steps`` (mini-batches), when set, replaces ``epochs``. ``shuffle='epoch'`` reshuffles every
     epoch; ``'once'`` shuffles once and reads the same order every epoch (IMSIC's and GAMO's code).
     ``selection='best_val'`` keeps the epoch with the best validation score (EGL); ``'last'`` the end.
+    ``amp='bf16'`` runs the forward pass and the loss under bfloat16 autocast on CUDA (parameters,
+    gradients and optimiser state stay float32); it is ignored on the CPU, which always trains in
+    float32. ``'none'``: float32 everywhere. See :func:`precision_for`.
     """
 
     epochs: int = 20
@@ -44,6 +49,7 @@ class Schedule:
     loss: str = "ce"
     shuffle: str = "epoch"
     selection: str = "last"
+    amp: str = "bf16"
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -54,6 +60,8 @@ class Schedule:
             raise ConfigError(f"schedule.shuffle must be 'epoch' or 'once', got {self.shuffle!r}")
         if self.selection not in ("last", "best_val"):
             raise ConfigError(f"schedule.selection must be 'last' or 'best_val', got {self.selection!r}")
+        if self.amp not in AMP:
+            raise ConfigError(f"schedule.amp must be one of {', '.join(AMP)}, got {self.amp!r}")
         if self.batch_size < 1 or self.epochs < 1 or (self.steps is not None and self.steps < 1):
             raise ConfigError("schedule.batch_size, epochs and steps must be positive")
 
@@ -65,6 +73,24 @@ class TrainResult:
     final_loss: float
     best_epoch: int | None = None
     history: list[float] = field(default_factory=list)
+    precision: str = "float32"  # "bf16-autocast" when the forward pass ran under bfloat16 autocast
+
+
+def precision_for(schedule: Schedule, device: torch.device | str) -> str:
+    """What precision training runs in: ``"bf16-autocast"`` for ``amp='bf16'`` on a CUDA device
+    that supports bfloat16, else ``"float32"`` (always on the CPU)."""
+    dev = torch.device(device)
+    if schedule.amp == "bf16" and dev.type == "cuda" and torch.cuda.is_bf16_supported():
+        return "bf16-autocast"
+    return "float32"
+
+
+def autocast_context(precision: str, device: torch.device | str):
+    """The autocast context for ``precision`` (a no-op context for float32)."""
+    if precision == "bf16-autocast":
+        # no weight-cast cache: it would outlive a captured CUDA graph step (batched training)
+        return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, cache_enabled=False)
+    return contextlib.nullcontext()
 
 
 def make_optimizer(params, s: Schedule) -> torch.optim.Optimizer:
@@ -100,6 +126,7 @@ def train_model(
     """Train ``model`` in place on (X, y); X and y already live on the model's device.
 
     Raises :class:`TrainingError` as soon as the loss is not finite, naming epoch, step and seed.
+    With ``schedule.amp='bf16'`` on CUDA the forward pass and loss run under bfloat16 autocast.
     """
     n = len(y)
     if n == 0:
@@ -107,6 +134,7 @@ def train_model(
     gen = torch.Generator(device="cpu").manual_seed(seed)
     torch.manual_seed(seed)  # dropout randomness
     opt = make_optimizer(model.parameters(), schedule)
+    precision = precision_for(schedule, X.device)
     per_epoch = math.ceil(n / schedule.batch_size)
     total_steps = schedule.steps if schedule.steps is not None else schedule.epochs * per_epoch
     order = torch.randperm(n, generator=gen)
@@ -122,8 +150,9 @@ def train_model(
             if step >= total_steps:
                 break
             idx = order[start:start + schedule.batch_size].to(X.device)
-            logits = model(X[idx])
-            losses = per_sample_loss(logits, y[idx], schedule.loss)
+            with autocast_context(precision, X.device):
+                logits = model(X[idx])
+                losses = per_sample_loss(logits.float(), y[idx], schedule.loss)
             loss = (losses * sample_weight[idx]).mean() if sample_weight is not None else losses.mean()
             if not torch.isfinite(loss):
                 raise TrainingError(
@@ -150,7 +179,8 @@ def train_model(
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    return TrainResult(epochs_run=epoch, steps_run=step, final_loss=running, best_epoch=best_epoch, history=history)
+    return TrainResult(epochs_run=epoch, steps_run=step, final_loss=running, best_epoch=best_epoch, history=history,
+                       precision=precision)
 
 
 @torch.no_grad()

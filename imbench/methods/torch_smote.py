@@ -12,7 +12,23 @@ from typing import Any
 
 import numpy as np
 import torch
-from imblearn.utils import check_sampling_strategy
+
+try:
+    from imblearn.utils import check_sampling_strategy
+except ImportError:  # imbalanced-learn is optional here: "auto", "not majority" and dicts work without it
+    def check_sampling_strategy(sampling_strategy: Any, y: np.ndarray, sampling_type: str) -> dict:
+        classes, counts = np.unique(y, return_counts=True)
+        top = int(counts.max())
+        if isinstance(sampling_strategy, dict):
+            for c, n in sampling_strategy.items():
+                if n < int(np.sum(y == c)):
+                    raise ValueError(f"sampling_strategy asks class {c!r} for {n} samples, fewer than it has")
+            return {c: int(n) - int(np.sum(y == c)) for c, n in sampling_strategy.items()}
+        if sampling_strategy in ("auto", "not majority"):
+            major = classes[int(np.argmax(counts))]
+            return {c: top - int(n) for c, n in zip(classes, counts) if c != major}
+        raise ImportError(f"sampling_strategy={sampling_strategy!r} needs imbalanced-learn "
+                          "(pip install imbalanced-learn); without it only 'auto', 'not majority' and dicts work")
 
 
 def _resolve_device(device: str | torch.device) -> torch.device:
@@ -94,15 +110,45 @@ class TorchSMOTE:
         self.device = device
         self.block_size = int(block_size)
 
-    def fit_resample(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    def fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
         """Return ``(X_res, y_res)``: the originals, then the synthetic samples class by class.
+
+        ``X`` may be a torch tensor: it is then resampled on its own device (``device`` is not used)
+        and ``(X_res, y_res)`` come back as tensors there, with no copy to the host.
 
         Raises
         ------
         ValueError
             If a class to over-sample has ``k_neighbors`` samples or fewer.
         """
+        if isinstance(X, torch.Tensor):
+            return self._fit_resample_tensor(X, y)
         X, y = _check_xy(X, y)
+        strategy = self._strategy(y)
+        dev = _resolve_device(self.device)
+        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+        gen = _generator(self.random_state)
+        # the output is allocated once and the synthetic rows are copied from the device straight into it
+        n_out = len(y) + sum(int(v) for v in strategy.values())
+        X_out = np.empty((n_out,) + X.shape[1:], dtype=X.dtype)
+        y_out = np.empty(n_out, dtype=y.dtype)
+        X_out[:len(y)], y_out[:len(y)] = X, y
+        pos = len(y)
+        for c, n_new in strategy.items():
+            n_new = int(n_new)
+            if n_new == 0:
+                continue
+            idx = np.flatnonzero(y == c)
+            syn = self._synthesize(torch.as_tensor(X[idx], dtype=dtype).to(dev), n_new, gen)
+            try:
+                torch.from_numpy(X_out[pos:pos + n_new]).copy_(syn)
+            except TypeError:  # an output dtype torch does not know
+                X_out[pos:pos + n_new] = syn.cpu().numpy()
+            y_out[pos:pos + n_new] = c
+            pos += n_new
+        return X_out, y_out
+
+    def _strategy(self, y: np.ndarray) -> dict:
         strategy = check_sampling_strategy(self.sampling_strategy, y, "over-sampling")
         k = self.k_neighbors
         for c, n_new in strategy.items():
@@ -111,27 +157,39 @@ class TorchSMOTE:
                 label = c.item() if hasattr(c, "item") else c
                 raise ValueError(f"SMOTE cannot over-sample class {label!r}: it has {n_c} samples, but "
                                  f"k_neighbors={k} needs at least {k + 1}; lower k_neighbors or drop the class")
-        dev = _resolve_device(self.device)
-        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+        return strategy
+
+    def _synthesize(self, Xc: torch.Tensor, n_new: int, gen: torch.Generator) -> torch.Tensor:
+        """``n_new`` SMOTE samples from the rows of one class (a float tensor on the working device)."""
+        k, dev = self.k_neighbors, Xc.device
+        flat = torch.randint(0, len(Xc) * k, (n_new,), generator=gen)
+        rows, cols = flat // k, flat % k
+        u = torch.rand(n_new, 1, generator=gen, dtype=Xc.dtype)
+        uniq, inv = torch.unique(rows, return_inverse=True)
+        nn_idx = knn_same_set(Xc, uniq.to(dev), k, self.block_size)
+        nbr = nn_idx[inv.to(dev), cols.to(dev)]
+        base = Xc[rows.to(dev)]
+        return base + u.to(dev) * (Xc[nbr] - base)
+
+    def _fit_resample_tensor(self, X: torch.Tensor, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        y_np = y.cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}")
+        if len(X) != len(y_np):
+            raise ValueError(f"X and y have different lengths: {len(X)} vs {len(y_np)}")
+        strategy = self._strategy(y_np)
+        dtype = X.dtype if X.is_floating_point() else torch.float32
         gen = _generator(self.random_state)
-        new_X, new_y = [X], [y]
+        y_t = torch.as_tensor(y_np, device=X.device)
+        xs, ys = [X], [y_t]
         for c, n_new in strategy.items():
             n_new = int(n_new)
             if n_new == 0:
                 continue
-            idx = np.flatnonzero(y == c)
-            Xc = torch.as_tensor(X[idx], dtype=dtype).to(dev)
-            flat = torch.randint(0, len(idx) * k, (n_new,), generator=gen)
-            rows, cols = flat // k, flat % k
-            u = torch.rand(n_new, 1, generator=gen, dtype=dtype)
-            uniq, inv = torch.unique(rows, return_inverse=True)
-            nn_idx = knn_same_set(Xc, uniq.to(dev), k, self.block_size)
-            nbr = nn_idx[inv.to(dev), cols.to(dev)]
-            base = Xc[rows.to(dev)]
-            syn = base + u.to(dev) * (Xc[nbr] - base)
-            new_X.append(syn.cpu().numpy().astype(X.dtype, copy=False))
-            new_y.append(np.full(n_new, c, dtype=y.dtype))
-        return np.concatenate(new_X), np.concatenate(new_y)
+            idx = torch.as_tensor(np.flatnonzero(y_np == c), device=X.device)
+            xs.append(self._synthesize(X[idx].to(dtype), n_new, gen).to(X.dtype))
+            ys.append(torch.full((n_new,), int(c), dtype=y_t.dtype, device=X.device))
+        return torch.cat(xs), torch.cat(ys)
 
 
 class TorchRandomOverSampler:

@@ -25,8 +25,8 @@ class Outputs:
 
 
 def source_experiments(experiment: str, spec: dict) -> list[str]:
-    """The experiments whose records feed the table (``table.sources`` for the timing layout)."""
-    return list(spec.get("sources") or [experiment]) if spec.get("layout") == "fajardo_timing" else [experiment]
+    """The experiments whose records feed the table: ``table.sources`` when given, else the experiment."""
+    return list(spec.get("sources") or [experiment])
 
 
 def build_table(spec: dict, records: list[dict]) -> Table:
@@ -65,8 +65,11 @@ def run_hint(experiment: str, spec: dict, profile: str, out_dir: str) -> str:
     """The command(s) that make the missing runs."""
     extra = "" if out_dir == "outputs" else f" out_dir={out_dir}"
     if spec.get("layout") == "fajardo_timing":
-        return "; ".join(f"python -m imbench -m experiment={e} profile={profile}{extra} hydra.sweeper.params.method=smote"
+        return "; ".join(f"python -m imbench -m experiment={e} profile={profile}{extra}"
+                         + ("" if e == experiment else " hydra.sweeper.params.method=smote")
                          for e in source_experiments(experiment, spec))
+    if spec.get("sources"):
+        return "; ".join(f"python -m imbench -m experiment={e} profile={profile}{extra}" for e in spec["sources"])
     return f"python -m imbench -m experiment={experiment} profile={profile}{extra}"
 
 

@@ -119,10 +119,46 @@ def _faj_keys() -> list[tuple[str, str]]:
     return [(key, metric) for _, key in FAJ_GROUPS for _, metric in FAJ_METRICS]
 
 
+def fajardo_fid(df: pd.DataFrame, spec: dict) -> Table:
+    """Fajardo Tables 1-4: mean FID per minority class (columns) and method (rows), one block per m-set."""
+    rows = list(spec["rows"])
+    blocks, data, counts = [], [], []
+    for block in spec["blocks"]:
+        sub = _runs(df, skew=block)
+        # Repeats of one fold share its synthetic set (and copy its FID): count each training set once.
+        sub = sub.drop_duplicates(["experiment", "data", "skew", "ir", "seed", "fold", "method"])
+        msets = sorted(set(sub["m_set"]))
+        classes = sorted({c for m in msets for c in m})
+        shown = []
+        for m in rows:
+            line = []
+            for c in classes:
+                col = f"fid.{c}"
+                k = cell(_runs(sub, method=m), col) if col in sub.columns else Cell(math.nan, math.nan, 0)
+                line.append(fmt(k.mean, 1))
+                data.append({"block": block, "method": m, "label": row_label(m, spec), "class": c,
+                             "fid_mean": k.mean, "fid_std": k.std, "n": k.n})
+                if k.n:
+                    counts.append(k.n)
+            shown.append(line)
+        frame = pd.DataFrame(shown, index=pd.Index([row_label(m, spec) for m in rows], name="Generative method"),
+                             columns=pd.Index([str(c) for c in classes], name="class"))
+        blocks.append(Block(mset_heading(sub, block, with_majority=False), frame))
+    fid_cols = [c for c in df.columns if str(c).startswith("fid.")]
+    present = set(df.loc[df[fid_cols].notna().any(axis=1), "method"]) if fid_cols else set()
+    notes = ["Cell: Inception FID (pool-3, 2048-d) between a method's synthetic images of one minority class and "
+             "the official test images of that class, mean over the skewed training sets (each counted once); "
+             "the CSV has the std (ddof=1) and n"]
+    return Table(spec.get("title", ""), blocks, pd.DataFrame(data), empty_rows(rows, present, spec), counts, notes)
+
+
 def fajardo_timing(df: pd.DataFrame, spec: dict) -> Table:
     """Fajardo Table 9: seconds to balance one training set, per data set × m-set × ρ."""
     rows, block_names = list(spec["rows"]), list(spec["blocks"])
     runs = df[df["skew"].isin(block_names) & pd.to_numeric(df["oversample_s"], errors="coerce").notna()]
+    # A row may be restricted to one experiment's runs (Table 9's CVAE is a 10-epoch run of its own).
+    for method, experiment in (spec.get("rows_from") or {}).items():
+        runs = runs[(runs["method"] != method) | (runs["experiment"] == experiment)]
     # Repeats of one fold share its oversampling (and copy its time): count each training set once.
     runs = runs.drop_duplicates(["experiment", "data", "skew", "ir", "seed", "fold", "method"])
     irs = sorted({float(x) for x in pd.to_numeric(runs["ir"], errors="coerce").dropna()}, reverse=True)
@@ -329,6 +365,7 @@ def friedman_line(ranks: dict[str, float], n: int) -> str:
 LAYOUTS: dict[str, Layout] = {
     "fajardo": fajardo,
     "fajardo_timing": fajardo_timing,
+    "fajardo_fid": fajardo_fid,
     "gamo": gamo,
     "imsic": imsic,
     "egl_adult": egl_adult,

@@ -1,0 +1,52 @@
+"""``python -m imbench.figures EXPERIMENT --block SKEW``: a grid of synthetic images per method (PNG + caption).
+
+Uses the previews the runs saved (``synthetic_preview.npz``) of the first skewed draw of the block.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from imbench.figures.synthetic import load_preview, write_grid
+from imbench.tables.collect import collect_records, load_table_spec
+from imbench.tables.model import row_label
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m imbench.figures", description=__doc__)
+    p.add_argument("experiment")
+    p.add_argument("--block", required=True, help="skew name of the block, e.g. fajardo_m5")
+    p.add_argument("--profile", default="quick")
+    p.add_argument("--out-dir", default="outputs")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--per-class", type=int, default=6)
+    p.add_argument("--conf-dir", default="conf")
+    a = p.parse_args(argv)
+    spec = load_table_spec(a.conf_dir, a.experiment)
+    sources = list(spec.get("sources") or [a.experiment])
+    records = [r for r in collect_records(a.out_dir, sources, a.profile) if r["job"]["skew"] == a.block]
+    rows, classes, data = [], None, None
+    for method in spec["rows"]:
+        mine = sorted((r for r in records if r["job"]["method"] == method),
+                      key=lambda r: (r["job"]["fold"], r["job"]["repeat"]))
+        for r in mine:
+            preview = load_preview(Path(r["_path"]).parent)
+            if preview is not None:
+                rows.append((row_label(method, spec), preview[0], preview[1], r["_path"]))
+                classes = classes or sorted(int(c) for c in r["job"]["minority"])
+                data = r["job"]["data"]
+                break
+    if not rows:
+        print(f"imbench.figures: no run of {', '.join(sources)} (profile {a.profile}, block {a.block}) under "
+              f"{a.out_dir} saved synthetic previews; run the experiment first", file=sys.stderr)
+        return 1
+    name = f"{a.experiment}_{a.profile}_{a.block}_synthetic.png"
+    title = f"Synthetic images, {data}, {a.block} (profile {a.profile}, first skewed draw)"
+    png, caption = write_grid(Path(a.results_dir) / name, rows, classes, a.per_class, title)
+    print(f"wrote {png} and {caption}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""What every deep generative oversampler shares: image handling, the balancing amount, seeding,
+device placement, the random-oversampling-first ("R-") option and the divergence check.
+
+A subclass implements two methods:
+
+* ``_fit_generator(X, y, n_classes, gen)`` -- train on ``X`` (float tensor N×1×H×W on ``self.device_``,
+  already mapped to the subclass's ``value_range``) and class indices ``y`` (long tensor, 0..K-1);
+  ``gen`` is a CPU ``torch.Generator`` for data order; call :meth:`_check_finite` on every loss.
+* ``_sample(class_index, n, gen)`` -- return ``n`` images (N×1×H×W, in ``value_range``) of that class.
+
+and sets ``method_name`` (for error messages) and ``value_range``.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from imblearn.over_sampling import RandomOverSampler
+from imblearn.utils import check_sampling_strategy
+
+from imbench.errors import ConfigError, TrainingError
+
+
+def resolve_torch_device(device: str | torch.device) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={device} was asked for but CUDA is not available here; use device='cpu' or 'auto'")
+    return torch.device(device)
+
+
+def as_images(X: np.ndarray, image_shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """N×H×W, N×C×H×W or N×D (D = C·H·W, square single-channel when ``image_shape`` is None) -> N×C×H×W."""
+    X = np.asarray(X)
+    if X.ndim == 4:
+        return X
+    if X.ndim == 3:
+        return X[:, None]
+    if X.ndim == 2:
+        if image_shape is not None:
+            if int(np.prod(image_shape)) != X.shape[1]:
+                raise ConfigError(f"image_shape {tuple(image_shape)} does not match {X.shape[1]} features")
+            return X.reshape((len(X),) + tuple(image_shape))
+        side = int(round(math.sqrt(X.shape[1])))
+        if side * side != X.shape[1]:
+            raise ConfigError(f"cannot read {X.shape[1]} features as a square image; pass image_shape=(C, H, W)")
+        return X.reshape(len(X), 1, side, side)
+    raise ConfigError(f"expected images N×H×W, N×C×H×W or flattened N×D, got an array of shape {X.shape}")
+
+
+class GenerativeOversampler:
+    """Base class of the class-conditional deep oversamplers; see the module docstring.
+
+    Parameters common to all of them
+    --------------------------------
+    sampling_strategy : imbalanced-learn's over-sampling strategy (``"auto"``: every class but the
+        majority is topped up to the majority count, Fajardo's "exactly enough to equalise").
+    epochs : training epochs of the generator.
+    batch_size : mini-batch size (the last partial batch is dropped, as in the reference code).
+    random_oversample_first : train the generator on a randomly over-sampled, balanced copy of the
+        training set (the "R-" variants); the duplicates are not returned, only the new samples.
+    device : ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    random_state : seed of initialisation, data order, noise and sampling.
+    verbose : print one line per epoch.
+    max_batches_per_epoch : stop each epoch after this many mini-batches (``None``: a full pass). Only
+        for smoke runs on CPU (the ``quick`` profile sets it); the papers train on full epochs.
+
+    Input images must lie in [0, 1]; the synthetic images are returned in [0, 1], in the input's
+    shape and dtype, after the original samples (imbalanced-learn's order).
+    """
+
+    method_name = "generator"
+    accepts_images = True  # the runner passes N×C×H×W images, not flattened vectors
+    value_range: tuple[float, float] = (0.0, 1.0)
+
+    def __init__(self, sampling_strategy: Any = "auto", epochs: int = 30, batch_size: int = 64,
+                 random_oversample_first: bool = False, device: str = "auto", random_state: int | None = None,
+                 verbose: bool = False, image_shape: tuple[int, ...] | None = None,
+                 max_batches_per_epoch: int | None = None) -> None:
+        self.sampling_strategy = sampling_strategy
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.random_oversample_first = random_oversample_first
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.image_shape = image_shape
+        self.max_batches_per_epoch = max_batches_per_epoch
+
+    # ----- the sampler contract -------------------------------------------------------------
+    def fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self._validate_params()
+        X = np.asarray(X)
+        y = np.asarray(y)
+        if len(X) != len(y):
+            raise ConfigError(f"X has {len(X)} samples but y has {len(y)}")
+        if not np.all(np.isfinite(X)) or X.min() < -1e-6 or X.max() > 1 + 1e-6:
+            raise ConfigError(f"{self.method_name}: input images must be finite and in [0, 1] "
+                              f"(got min {X.min()}, max {X.max()}); divide 8-bit images by 255")
+        images = as_images(X, self.image_shape).astype(np.float32)
+        self.classes_ = np.unique(y)
+        to_make = check_sampling_strategy(self.sampling_strategy, y, "over-sampling")
+        self.sampling_strategy_ = dict(to_make)
+        seed = 0 if self.random_state is None else int(self.random_state)
+        self.seed_ = seed
+        self.device_ = resolve_torch_device(self.device)
+        index = {c: i for i, c in enumerate(self.classes_)}
+        y_idx = np.array([index[c] for c in y], dtype=np.int64)
+        train_x, train_y = images, y_idx
+        if self.random_oversample_first:
+            ros = RandomOverSampler(random_state=seed)
+            flat, train_y = ros.fit_resample(images.reshape(len(images), -1), y_idx)
+            train_x = flat.reshape((len(flat),) + images.shape[1:])
+        lo, hi = self.value_range
+        xt = torch.as_tensor(train_x, device=self.device_) * (hi - lo) + lo
+        yt = torch.as_tensor(np.asarray(train_y), device=self.device_)
+        torch.manual_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        self.history_: list[dict[str, float]] = []
+        t0 = time.perf_counter()
+        self._fit_generator(xt, yt, len(self.classes_), gen)
+        self.fit_seconds_ = time.perf_counter() - t0
+        self.train_size_ = int(len(yt))
+        new_x, new_y = [], []
+        for c, n in to_make.items():
+            if n <= 0:
+                continue
+            imgs = self._generate(index[c], int(n), gen)
+            new_x.append(((imgs - lo) / (hi - lo)).clamp_(0.0, 1.0).cpu().numpy())
+            new_y.append(np.full(int(n), c, dtype=y.dtype))
+        if not new_x:
+            return X, y
+        synth = np.concatenate(new_x).reshape((-1,) + X.shape[1:]).astype(X.dtype, copy=False)
+        return np.concatenate([X, synth]), np.concatenate([y] + new_y)
+
+    # ----- helpers for subclasses -----------------------------------------------------------
+    def _validate_params(self) -> None:
+        if self.max_batches_per_epoch is not None and (not isinstance(self.max_batches_per_epoch, (int, np.integer))
+                                                       or self.max_batches_per_epoch < 1):
+            raise ConfigError(f"{self.method_name}: max_batches_per_epoch must be None or an integer >= 1, "
+                              f"got {self.max_batches_per_epoch!r}")
+        for name in ("epochs", "batch_size"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ConfigError(f"{self.method_name}: {name} must be an integer >= 1, got {v!r}")
+
+    @torch.no_grad()
+    def _generate(self, class_index: int, n: int, gen: torch.Generator, chunk: int = 1024) -> torch.Tensor:
+        parts = [self._sample(class_index, min(chunk, n - s), gen) for s in range(0, n, chunk)]
+        out = torch.cat(parts)
+        if not torch.isfinite(out).all():
+            raise TrainingError(f"{self.method_name} generated non-finite images for class "
+                                f"{self.classes_[class_index]} (seed {self.seed_}); training diverged")
+        return out
+
+    def _batches(self, n: int, gen: torch.Generator) -> Iterator[torch.Tensor]:
+        """Index batches of one epoch: a fresh permutation, last partial batch dropped (as the
+        reference code does); a set smaller than one batch yields one batch of everything."""
+        order = torch.randperm(n, generator=gen).to(self.device_)
+        if n < self.batch_size:
+            yield order
+            return
+        limit = self.max_batches_per_epoch
+        for k, s in enumerate(range(0, n - self.batch_size + 1, self.batch_size)):
+            if limit is not None and k >= limit:
+                return
+            yield order[s:s + self.batch_size]
+
+    def _check_finite(self, epoch: int, **losses: torch.Tensor) -> None:
+        for name, v in losses.items():
+            if not torch.isfinite(v).all():
+                raise TrainingError(
+                    f"{self.method_name} training diverged: {name} loss is {v.detach().float().cpu().numpy()} "
+                    f"at epoch {epoch + 1} (seed {self.seed_}); lower the learning rate or try another seed"
+                )
+
+    def _log_epoch(self, epoch: int, **losses: float) -> None:
+        self.history_.append({"epoch": epoch + 1, **{k: float(v) for k, v in losses.items()}})
+        if self.verbose:
+            print(f"{self.method_name} epoch {epoch + 1}/{self.epochs}: "
+                  + " ".join(f"{k} {v:.4f}" for k, v in losses.items()), flush=True)
+
+    def fit_info(self) -> dict:
+        """What the run record keeps about the generator's training."""
+        return {"method": self.method_name, "epochs": int(self.epochs), "batch_size": int(self.batch_size),
+                "random_oversample_first": bool(self.random_oversample_first), "train_size": self.train_size_,
+                "max_batches_per_epoch": self.max_batches_per_epoch,
+                "fit_seconds": self.fit_seconds_, "device": str(self.device_),
+                "final_losses": self.history_[-1] if self.history_ else None, **self._extra_info()}
+
+    def _extra_info(self) -> dict:
+        return {}
+
+    # ----- to implement -----------------------------------------------------------------------
+    def _fit_generator(self, X: torch.Tensor, y: torch.Tensor, n_classes: int, gen: torch.Generator) -> None:
+        raise NotImplementedError
+
+    def _sample(self, class_index: int, n: int, gen: torch.Generator) -> torch.Tensor:
+        raise NotImplementedError

@@ -1,0 +1,124 @@
+"""batch_runs: a fold's classifier repeats and a weight search's candidates train as one vmap group.
+
+Small real-MNIST jobs (quick profile, one epoch, dropout 0 so that batched and sequential training
+agree to rounding): one record per run, the same run ids and resume semantics as sequential runs,
+metrics that agree, and a diverging group member that fails its own run only.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+import imbench.classifiers.downstream as downstream
+from imbench.config import validate
+from imbench.errors import ConfigError, TrainingError
+from imbench.runner import run_job, use_batching
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = ["skew=step", "skew.minority=[8,9]", "skew.n_max=100", "ir=10", "profile=quick", "profile.max_epochs=1",
+        "folds=1", "progress=false", "method=smote", "classifier.arch.dropout=0.0"]
+REPEATS = ["repeats=3", "profile.max_repeats=3"]
+
+
+def compose_plain(overrides):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return OmegaConf.to_container(compose(config_name="config", overrides=overrides), resolve=True)
+
+
+def _records(out: Path) -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/result.json") if (p.parent / "done").exists()}
+
+
+def test_batch_runs_setting():
+    cfg = compose_plain([])
+    assert cfg["batch_runs"] == "auto"
+    clf = cfg["classifier"]
+    assert use_batching(cfg, clf, 3, "cuda") and not use_batching(cfg, clf, 1, "cuda")
+    assert not use_batching(cfg, clf, 3, "cpu")  # auto: only where it pays
+    assert use_batching({**cfg, "batch_runs": True}, clf, 1, "cpu")
+    assert not use_batching({**cfg, "batch_runs": False}, clf, 3, "cuda")
+    best_val = {**clf, "schedule": {**clf["schedule"], "selection": "best_val"}}
+    assert not use_batching({**cfg, "batch_runs": True}, best_val, 3, "cuda")
+    with pytest.raises(ConfigError, match="batch_runs"):
+        validate({**cfg, "batch_runs": "sometimes"})
+
+
+def test_batched_repeats_match_sequential_and_resume(mnist_root, tmp_path):
+    out_b, out_s = tmp_path / "batched", tmp_path / "sequential"
+    sb = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_b}", "batch_runs=true", *TINY, *REPEATS]))
+    ss = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_s}", "batch_runs=false", *TINY, *REPEATS]))
+    rb, rs = _records(out_b), _records(out_s)
+    assert sb.new == ss.new == 3 and len(rb) == len(rs) == 3
+    assert set(rb) == set(rs), "batch_runs must not change a run's identity"
+    for run_id in rb:
+        b, s = rb[run_id], rs[run_id]
+        assert b["batched"]["group_size"] == 3 and s["batched"] is None
+        assert b["training"]["precision"] == s["training"]["precision"] == "float32"
+        assert b["seeds"] == s["seeds"] and b["training"]["steps"] == s["training"]["steps"]
+        assert b["training"]["final_loss"] == pytest.approx(s["training"]["final_loss"], rel=1e-3)
+        for key in ("acsa", "gm"):
+            assert b["metrics"][key] == pytest.approx(s["metrics"][key], abs=2e-3)
+    seeds = {r["seeds"]["classifier"] for r in rb.values()}
+    assert len(seeds) == 3
+    # resume: nothing to do; then one run redone alone after its marker is removed
+    again = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_b}", "batch_runs=true", *TINY, *REPEATS]))
+    assert (again.new, again.resumed) == (0, 3)
+    victim = next(iter(rb))
+    (out_b / victim / "done").unlink()
+    redo = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_b}", "batch_runs=true", *TINY, *REPEATS]))
+    assert (redo.new, redo.resumed) == (1, 2)
+    rec = _records(out_b)[victim]
+    assert rec["batched"]["group_size"] == 1
+    assert rec["metrics"]["acsa"] == pytest.approx(rs[victim]["metrics"]["acsa"], abs=2e-3)
+
+
+def test_batched_weight_search_matches_sequential_and_excludes_a_diverging_weight(mnist_root, tmp_path):
+    grid = "classifier.weight_grid=[1.0,4.0,1.0e38]"
+    common = [f"data.root={mnist_root}", *TINY, "profile.weight_search=true", grid]
+    sb = run_job(compose_plain([f"out_dir={tmp_path / 'b'}", "batch_runs=true", *common]))
+    ss = run_job(compose_plain([f"out_dir={tmp_path / 's'}", "batch_runs=false", *common]))
+    wb, ws = sb.records[0]["weight_search"], ss.records[0]["weight_search"]
+    assert wb["batched"] == {"group_size": 3} and ws["batched"] is None
+    for w in (wb, ws):
+        assert w["scores"][2] is None and w["chosen"] in (1.0, 4.0)
+        assert sum("weight 1e+38 excluded" in n and "diverged" in n for n in w["notes"]) == 2  # both CV folds
+    assert wb["scores"][:2] == pytest.approx(ws["scores"][:2], abs=0.02)
+    assert sb.records[0]["synthetic_weight"] == wb["chosen"]
+
+
+def test_a_diverging_group_member_fails_only_its_run(mnist_root, tmp_path, monkeypatch):
+    real = downstream.train_models_batched
+
+    def poison_second(make_model, datasets, schedule, seeds, **kw):  # member 1's sample weights -> NaN
+        datasets = list(datasets)
+        X, y, w = datasets[1]
+        datasets[1] = (X, y, torch.full((len(y),), float("nan"), device=X.device))
+        return real(make_model, datasets, schedule, seeds, **kw)
+
+    monkeypatch.setattr(downstream, "train_models_batched", poison_second)
+    cfg = compose_plain([f"data.root={mnist_root}", f"out_dir={tmp_path}", "batch_runs=true", *TINY, *REPEATS])
+    with pytest.raises(TrainingError) as err:
+        run_job(cfg)
+    msg = str(err.value)
+    done = {p.parent.name for p in tmp_path.glob("*/done")}
+    dirs = {p.name for p in tmp_path.iterdir() if p.is_dir()}
+    assert len(done) == 2 and len(dirs) == 3
+    (failed,) = dirs - done
+    assert f"run {failed} (fold 0, repeat 1" in msg and "training loss became nan" in msg and "1 run(s) failed" in msg
+    monkeypatch.setattr(downstream, "train_models_batched", real)
+    redo = run_job(cfg)
+    assert (redo.new, redo.resumed) == (1, 2) and len(list(tmp_path.glob("*/done"))) == 3
+
+
+def test_cli_batched_divergence_is_a_clear_error(mnist_root, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "imbench", f"data.root={mnist_root}", f"out_dir={tmp_path}",
+                          "batch_runs=true", "classifier.schedule.lr=1e30", *TINY, *REPEATS],
+                         capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert out.returncode == 2
+    assert "3 run(s) failed" in out.stderr and "training loss became" in out.stderr
+    assert not list(tmp_path.glob("*/done"))
