@@ -18,7 +18,7 @@ for m in ${methods//,/ }; do
     for k in 1 2 3 4 5; do
       left=$(( deadline - $(date +%s) ))
       [ "$left" -le 10 ] && break
-      timeout "$left" python3 -m imbench experiment="$exp" method="$m" skew="$skew" profile=paper folds=$k \
+      timeout "$left" python3 -m imbench experiment="$exp" method="$m" skew="$skew" profile=${PROFILE:-paper} folds=$k \
         fid.enabled=$fid progress=false out_dir="$out/runs" >>"$out/logs/$exp-$skew-$m.log" 2>&1 || break
     done
   ) &
