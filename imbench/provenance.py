@@ -23,11 +23,11 @@ def _git(*args: str) -> str | None:
 def git_state() -> dict:
     """Commit hash and whether tracked files differ from it.
 
-    Where the code runs from a copy without ``.git`` (a cluster or GPU node), ``IMBENCH_GIT_COMMIT``
-    names the commit the copy was made from (recorded with ``dirty: None``, unknown)."""
-    commit = _git("rev-parse", "HEAD")
-    if commit is None and os.environ.get("IMBENCH_GIT_COMMIT"):
+    Where the code runs from a copy (a cluster or GPU node, whose ``.git`` may be missing or stale),
+    ``IMBENCH_GIT_COMMIT`` names the commit the copy was made from (recorded with ``dirty: None``)."""
+    if os.environ.get("IMBENCH_GIT_COMMIT"):  # set by whoever copied the code there; wins over a stale .git
         return {"commit": os.environ["IMBENCH_GIT_COMMIT"], "dirty": None, "source": "IMBENCH_GIT_COMMIT"}
+    commit = _git("rev-parse", "HEAD")
     dirty = _git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": bool(dirty) if dirty is not None else None}
 

@@ -110,7 +110,7 @@ def test_fajardo_cells_lift_and_asterisk():
     assert [lab for lab in m3.index if lab.endswith("*")] == ["SMOTE*"]
     assert "fajardo_m5 (no runs)" == table.blocks[1].heading
     assert table.empty["Imbalanced (none)"] == "no finished runs"
-    assert table.empty["CVAE (cvae)"] == "method not implemented yet (planned: Fajardo et al. 2021)"
+    assert table.empty["CVAE (cvae)"] == "no finished runs"
     assert "SMOTE (smote)" not in table.empty and "RANDOM (random)" not in table.empty
     assert "RANDOM (random) has no runs for blocks fajardo_m5, fajardo_m3: those cells are blank" in table.notes
 
