@@ -10,8 +10,10 @@ hardware, library versions, git commit and every measurement.
    oversampling (10 classes x 3,200 = 32,000 rows x 784). Every model is a fixed number of steps
    (``--mlp-steps``); sequential = ``imbench.classifiers.train.train_model`` one model after the other
    (what the runner does with ``batch_runs=false``), batched = ``train_models_batched`` with N models at
-   once (``batch_runs=true``). Models per minute are measured at that step count and extrapolated to a
-   full Fajardo model (20 epochs = 5,000 steps) by scaling with the step count.
+   once (``batch_runs=true``). Models per minute are measured at that step count; each configuration is
+   also timed at a few steps, which splits its time into a fixed part (building and stacking the models,
+   CUDA-graph capture) and a part per step, and gives the models per minute of a full Fajardo model
+   (20 epochs = 5,000 steps).
 2. **CNN** -- IMSIC's classifier (``conf/classifier/cnn.yaml``: conv5x5(32)-pool-conv5x5(64)-pool-dropout
    0.5-FC1000-FC10, Adam 1e-4, batch 64) on 1x32x32 inputs, same protocol. (The network has no
    BatchNorm, so vmap needs no special buffer handling.)
@@ -98,68 +100,92 @@ def _cnn_schedule(steps: int, amp: str) -> Schedule:
     return Schedule(steps=steps, batch_size=64, optimizer="adam", lr=1e-4, amp=amp)
 
 
+def _fit_line(s0: int, t0: float, s1: int, t1: float) -> tuple[float, float]:
+    """(fixed seconds, seconds per step) through two timings; the per-step part is kept positive."""
+    per_step = max((t1 - t0) / (s1 - s0), 1e-9)
+    return max(t1 - s1 * per_step, 0.0), per_step
+
+
 def bench_training(name: str, make: Callable[[], torch.nn.Module], schedule: Callable[[int], Schedule],
                    X: torch.Tensor, y: torch.Tensor, ns: list[int], steps: int, full_steps: int, seq_cap: int,
                    budget: Budget, device: torch.device) -> dict:
-    """Sequential models/min (timed on up to ``seq_cap`` models) vs batched with each N in ``ns``."""
-    sched = schedule(steps)
+    """Models per minute, sequential (timed on up to ``seq_cap`` models) vs batched with each N in ``ns``.
+
+    Every configuration is timed at ``steps`` steps per model and at a few steps (``s0``); the two give
+    a fixed cost (model building, stacking, CUDA-graph capture) and a cost per step, from which a full
+    model (``full_steps`` steps) is extrapolated."""
+    cuda = device.type == "cuda"
+    s0 = 8 if cuda else max(1, steps // 5)  # > 2 x 3 eager steps: the CUDA-graph path is in the fixed cost
     notes: list[str] = []
     # warm-up: kernels, allocator, cuDNN autotuning, lazy imports
     torch.manual_seed(0)
     train_model(make().to(device), X, y, schedule(3), seed=0)
-    train_models_batched(make, [(X, y, None)], schedule(3), [0, 1], device=device)
+    train_models_batched(make, [(X, y, None)], schedule(s0), [0, 1], device=device)
     _sync(device)
 
-    n_seq, t_seq = 0, 0.0
-    while n_seq < seq_cap:  # sequential: at most seq_cap models, at most ~1/4 of the section's budget
+    def seq(n_steps: int, seed: int) -> float:
         _sync(device)
         t0 = time.perf_counter()
-        torch.manual_seed(n_seq)
-        train_model(make().to(device), X, y, sched, seed=n_seq)
+        torch.manual_seed(seed)
+        train_model(make().to(device), X, y, schedule(n_steps), seed=seed)
         _sync(device)
-        t_seq += time.perf_counter() - t0
+        return time.perf_counter() - t0
+
+    t_seq_small = min(seq(s0, 100 + i) for i in range(2))
+    n_seq, t_seq = 0, 0.0
+    while n_seq < seq_cap:  # sequential: at most seq_cap models, at most ~1/4 of the section's budget
+        t_seq += seq(steps, n_seq)
         n_seq += 1
         if n_seq >= 2 and t_seq > 0.25 * max(budget.left(), 0):
             break
     per_model_seq = t_seq / n_seq
+    seq_fixed, seq_step = _fit_line(s0, t_seq_small, steps, per_model_seq)
     seq_mpm = 60.0 / per_model_seq
+    seq_full_mpm = 60.0 / (seq_fixed + full_steps * seq_step)
     rows = []
     last = None  # (n, seconds) of the last batched measurement, to predict the next
     for n in ns:
         predicted = (last[1] * n / last[0]) if last else per_model_seq * n / 2
-        if budget.left() < predicted * (1.3 if device.type == "cuda" else 1.1) and rows:
+        if budget.left() < predicted * (1.5 if cuda else 1.3) and rows:
             notes.append(f"N={n} skipped: about {predicted:.0f} s predicted, {max(budget.left(), 0):.0f} s of the "
                          "section's budget left")
             continue
-        if device.type == "cuda":  # shapes change with N: one short warm-up per N
-            train_models_batched(make, [(X, y, None)], schedule(2), list(range(n)), device=device)
-        _sync(device)
-        t0 = time.perf_counter()
         try:
-            res = train_models_batched(make, [(X, y, None)], sched, list(range(n)), device=device)
-            _sync(device)
+            if cuda:  # shapes change with N: one short warm-up per N
+                train_models_batched(make, [(X, y, None)], schedule(2), list(range(n)), device=device)
+            times = {}
+            for n_steps in (s0, steps):
+                _sync(device)
+                t0 = time.perf_counter()
+                res = train_models_batched(make, [(X, y, None)], schedule(n_steps), list(range(n)), device=device)
+                _sync(device)
+                times[n_steps] = time.perf_counter() - t0
+                ok = all(res.ok)
+                del res
         except (torch.cuda.OutOfMemoryError, RuntimeError) as e:  # noqa: PERF203
             notes.append(f"N={n} failed: {type(e).__name__}: {str(e)[:200]}")
-            if device.type == "cuda":
+            if cuda:
                 torch.cuda.empty_cache()
             continue
-        t_bat = time.perf_counter() - t0
-        if not all(res.ok):
-            notes.append(f"N={n}: {sum(not o for o in res.ok)} member(s) diverged")
-        del res
-        last = (n, t_bat)
+        if not ok:
+            notes.append(f"N={n}: some member diverged")
+        t_bat = times[steps]
+        fixed, per_step = _fit_line(s0, times[s0], steps, t_bat)
+        last = (n, t_bat + times[s0])
         bat_mpm = 60.0 * n / t_bat
+        bat_full_mpm = 60.0 * n / (fixed + full_steps * per_step)
         rows.append({
-            "n_models": n, "steps_per_model": steps, "batched_s": t_bat,
+            "n_models": n, "steps_per_model": steps, "batched_s": t_bat, "batched_s_at_s0": times[s0], "s0": s0,
+            "batched_fixed_s": fixed, "batched_ms_per_step": 1000 * per_step,
             "seq_s": per_model_seq * n, "seq_timed_models": n_seq, "seq_extrapolated": n_seq < n,
             "seq_models_per_min": seq_mpm, "batched_models_per_min": bat_mpm, "speedup": bat_mpm / seq_mpm,
-            "full_model_steps": full_steps,
-            "seq_full_models_per_min": seq_mpm * steps / full_steps,
-            "batched_full_models_per_min": bat_mpm * steps / full_steps,
+            "full_model_steps": full_steps, "seq_full_models_per_min": seq_full_mpm,
+            "batched_full_models_per_min": bat_full_mpm, "full_speedup": bat_full_mpm / seq_full_mpm,
         })
-    return {"name": name, "precision": precision_for(sched, device), "n_train": int(len(y)),
+    return {"name": name, "precision": precision_for(schedule(steps), device), "n_train": int(len(y)),
             "input_shape": list(X.shape[1:]), "steps_per_model": steps, "full_model_steps": full_steps,
-            "seq_seconds_per_model": per_model_seq, "seq_timed_models": n_seq, "rows": rows, "notes": notes}
+            "seq_seconds_per_model": per_model_seq, "seq_timed_models": n_seq, "seq_fixed_s": seq_fixed,
+            "seq_ms_per_step": 1000 * seq_step, "s0": s0, "rows": rows, "notes": notes}
 
 
 # ------------------------------------------------------------------ SMOTE
@@ -231,15 +257,18 @@ def bench_smote(devices: list[torch.device], scenarios: dict[str, list[int]], re
 
 def targets(result: dict, device: torch.device) -> list[dict]:
     """The issue's throughput targets next to what this run measured."""
-    def speedup(sec: str, n: int):
+    def speedup(sec: str, n: int, key: str):
         rows = [r for r in result.get(sec, {}).get("rows", []) if r["n_models"] == n]
-        return rows[0]["speedup"] if rows else None
+        return rows[0][key] if rows else None
 
     out = []
     if "mlp" in result:
         n, target = (128, 50) if device.type == "cuda" else (16, 2)
-        out.append({"what": f"{n} batched MLPs vs sequential ({device.type})", "measured": speedup("mlp", n),
+        out.append({"what": f"{n} batched MLPs vs sequential ({device.type}), at "
+                            f"{result['mlp']['steps_per_model']} steps per model", "measured": speedup("mlp", n, "speedup"),
                     "target": target})
+        out.append({"what": f"{n} batched MLPs vs sequential ({device.type}), full models (extrapolated)",
+                    "measured": speedup("mlp", n, "full_speedup"), "target": target})
     if "smote" in result and device.type == "cuda":
         for key, what in (("speedup_cuda", "numpy in and out"), ("speedup_cuda_resident", "tensors on the GPU")):
             vals = [r[key] for r in result["smote"]["scenarios"] if r.get(key)]
@@ -269,17 +298,21 @@ def environment(device: torch.device, commit: str | None) -> dict:
 
 def print_training(sec: dict, device: torch.device) -> None:
     print(f"\n{sec['name']} on {device} ({sec['precision']}), {sec['n_train']} x {sec['input_shape']} training rows, "
-          f"{sec['steps_per_model']} steps per model (full model = {sec['full_model_steps']} steps)")
-    print(f"  sequential: {sec['seq_seconds_per_model']:.3f} s per model (timed on {sec['seq_timed_models']} models)")
-    print(f"  {'N':>5} {'batched s':>10} {'seq s':>9} {'seq models/min':>15} {'batched models/min':>19} "
-          f"{'speedup':>8} {'full models/min seq | batched':>30}")
+          f"{sec['steps_per_model']} steps per model; a full model = {sec['full_model_steps']} steps")
+    print(f"  sequential: {sec['seq_seconds_per_model']:.3f} s per model (timed on {sec['seq_timed_models']} models) "
+          f"= {sec['seq_fixed_s']:.3f} s fixed + {sec['seq_ms_per_step']:.2f} ms per step")
+    print(f"  {'N':>4} | {'batched s':>9} {'seq s':>8} {'models/min seq':>14} {'batched':>9} {'speedup':>8} | "
+          f"{'fixed s':>7} {'ms/step':>8} | {'full models/min seq':>19} {'batched':>8} {'speedup':>8}")
     for r in sec["rows"]:
         star = "*" if r["seq_extrapolated"] else " "
-        print(f"  {r['n_models']:>5} {r['batched_s']:>10.2f} {r['seq_s']:>8.2f}{star} {r['seq_models_per_min']:>15.1f} "
-              f"{r['batched_models_per_min']:>19.1f} {r['speedup']:>7.2f}x "
-              f"{r['seq_full_models_per_min']:>14.2f} | {r['batched_full_models_per_min']:<13.2f}")
+        print(f"  {r['n_models']:>4} | {r['batched_s']:>9.2f} {r['seq_s']:>7.2f}{star} {r['seq_models_per_min']:>14.1f} "
+              f"{r['batched_models_per_min']:>9.1f} {r['speedup']:>7.2f}x | {r['batched_fixed_s']:>7.2f} "
+              f"{r['batched_ms_per_step']:>8.2f} | {r['seq_full_models_per_min']:>19.2f} "
+              f"{r['batched_full_models_per_min']:>8.2f} {r['full_speedup']:>7.2f}x")
     if any(r["seq_extrapolated"] for r in sec["rows"]):
         print(f"  * sequential time scaled from {sec['seq_timed_models']} timed models")
+    print(f"  (full model: fixed + {sec['full_model_steps']} x per-step cost, both fitted from runs of "
+          f"{sec['s0']} and {sec['steps_per_model']} steps)")
     for n in sec["notes"]:
         print(f"  note: {n}")
 
@@ -306,8 +339,8 @@ def main(argv: list[str] | None = None) -> dict:
                     help="wall-clock budget for all sections (default: 200 on cuda, 420 on cpu, 60 with --quick)")
     ap.add_argument("--sections", default="mlp,cnn,smote")
     ap.add_argument("--amp", default="bf16", choices=["bf16", "none"], help="classifier.schedule.amp (CUDA only)")
-    ap.add_argument("--mlp-steps", type=int, default=None, help="steps per model (default: 200 cuda, 50 cpu)")
-    ap.add_argument("--cnn-steps", type=int, default=None, help="steps per model (default: 50 cuda, 5 cpu)")
+    ap.add_argument("--mlp-steps", type=int, default=None, help="steps per model (default: 500 cuda, 50 cpu)")
+    ap.add_argument("--cnn-steps", type=int, default=None, help="steps per model (default: 60 cuda, 5 cpu)")
     ap.add_argument("--ns", default=None, help="comma-separated N (default: 1,8,32,128 cuda; 1,8,16,32 cpu)")
     ap.add_argument("--seq-cap", type=int, default=None, help="at most this many sequential models are timed")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"), help="folder for the JSON")
@@ -329,7 +362,7 @@ def main(argv: list[str] | None = None) -> dict:
         ns, mlp_steps, cnn_steps, seq_cap, rows = [1, 4], 5, 2, 2, 2048
     else:
         ns = [1, 8, 32, 128] if cuda else [1, 8, 16, 32]
-        mlp_steps, cnn_steps, seq_cap, rows = (200, 50, 8, FAJARDO_ROWS) if cuda else (50, 5, 4, FAJARDO_ROWS)
+        mlp_steps, cnn_steps, seq_cap, rows = (500, 60, 8, FAJARDO_ROWS) if cuda else (50, 5, 4, FAJARDO_ROWS)
     ns = [int(n) for n in args.ns.split(",")] if args.ns else ns
     mlp_steps = args.mlp_steps or mlp_steps
     cnn_steps = args.cnn_steps or cnn_steps

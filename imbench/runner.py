@@ -110,12 +110,13 @@ def search_synthetic_weight(cfg: dict, X: np.ndarray, y: np.ndarray, classes: li
     """Fajardo's Table 14 search: stratified k-fold on the real training set; synthetic samples are made
     from, and added to, the training part only; score = weighted minority F1 on the held-out part.
 
-    ``batch``: train a fold's len(grid) candidates together (:func:`fit_batched`). A candidate whose
+    ``batch``: train all k x len(grid) candidates together (:func:`fit_batched`). A candidate whose
     training diverges is excluded (noted in ``notes``); if every candidate diverges it is an error."""
     grid = [float(w) for w in cfg["classifier"]["weight_grid"]]
     k = int(cfg["classifier"].get("weight_search_folds", 2))
     scores = np.zeros((k, len(grid)))
     notes = []
+    folds = []  # (held-out rows, X_res, y_res, synthetic mask) per CV fold
     for f, (tr, ho) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(X.reshape(len(X), -1), y)):
         method_cfg = copy.deepcopy(cfg["method"])
         kn = method_cfg["sampler"].get("k_neighbors")
@@ -124,34 +125,37 @@ def search_synthetic_weight(cfg: dict, X: np.ndarray, y: np.ndarray, classes: li
             method_cfg["sampler"]["k_neighbors"] = smallest - 1
             notes.append(f"fold {f}: k_neighbors lowered to {smallest - 1} (smallest class has {smallest})")
         X_res, y_res, synth, _ = oversample(method_cfg, X[tr], y[tr], minority, seed + 1 + f, device=str(device))
-        clfs = []
-        for j, w in enumerate(grid):
-            clf_cfg = copy.deepcopy(cfg["classifier"])
-            clf_cfg["synthetic_weight"] = w
-            clfs.append(instantiate(clf_cfg, _convert_="all"))
-        seeds = [seed + 100 * f + j for j in range(len(grid))]
-        errors: list = [None] * len(grid)
-        if batch:  # the len(grid) candidates of this fold train as one group
-            errors = fit_batched(clfs, [(X_res, y_res, synth)], classes=classes, seeds=seeds, device=device)
-        for j, (clf, w) in enumerate(zip(clfs, grid)):
-            try:
-                if not batch:
-                    clf.fit(X_res, y_res, classes=classes, synthetic=synth, seed=seeds[j], device=device)
-                elif errors[j] is not None:
-                    raise TrainingError(errors[j])
-                pred = np.asarray(classes)[clf.predict_proba(X[ho]).argmax(1)]
-            except TrainingError as e:  # a weight whose training diverges is a bad weight: excluded
-                scores[f, j] = -np.inf
-                notes.append(f"fold {f}: weight {w:g} excluded, its training diverged: {e}")
-                continue
-            scores[f, j] = weighted_minority_f1(y[ho], pred, minority)
+        folds.append((ho, X_res, y_res, synth))
+    members = [(f, j) for f in range(k) for j in range(len(grid))]
+    clfs = []
+    for f, j in members:
+        clf_cfg = copy.deepcopy(cfg["classifier"])
+        clf_cfg["synthetic_weight"] = grid[j]
+        clfs.append(instantiate(clf_cfg, _convert_="all"))
+    seeds = [seed + 100 * f + j for f, j in members]
+    errors: list = [None] * len(members)
+    if batch:  # every candidate of every CV fold in one group
+        errors = fit_batched(clfs, [folds[f][1:] for f, _ in members], classes=classes, seeds=seeds, device=device)
+    for i, ((f, j), clf) in enumerate(zip(members, clfs)):
+        ho, X_res, y_res, synth = folds[f]
+        try:
+            if not batch:
+                clf.fit(X_res, y_res, classes=classes, synthetic=synth, seed=seeds[i], device=device)
+            elif errors[i] is not None:
+                raise TrainingError(errors[i])
+            pred = np.asarray(classes)[clf.predict_proba(X[ho]).argmax(1)]
+        except TrainingError as e:  # a weight whose training diverges is a bad weight: excluded
+            scores[f, j] = -np.inf
+            notes.append(f"fold {f}: weight {grid[j]:g} excluded, its training diverged: {e}")
+            continue
+        scores[f, j] = weighted_minority_f1(y[ho], pred, minority)
     mean = scores.mean(axis=0)
     if not np.isfinite(mean).any():
         raise TrainingError("the synthetic-weight search failed: training diverged for every weight of "
                             f"classifier.weight_grid; {'; '.join(notes)}")
     return {"grid": grid, "scores": [float(m) if np.isfinite(m) else None for m in mean],
             "chosen": grid[int(np.argmax(mean))], "folds": k, "notes": notes,
-            "batched": {"group_size": len(grid)} if batch else None}
+            "batched": {"group_size": len(members)} if batch else None}
 
 
 def _preprocess(cfg: dict, ds: Dataset, X_tr, X_other: list):

@@ -83,7 +83,7 @@ def test_batched_weight_search_matches_sequential_and_excludes_a_diverging_weigh
     sb = run_job(compose_plain([f"out_dir={tmp_path / 'b'}", "batch_runs=true", *common]))
     ss = run_job(compose_plain([f"out_dir={tmp_path / 's'}", "batch_runs=false", *common]))
     wb, ws = sb.records[0]["weight_search"], ss.records[0]["weight_search"]
-    assert wb["batched"] == {"group_size": 3} and ws["batched"] is None
+    assert wb["batched"] == {"group_size": 6} and ws["batched"] is None  # 2 CV folds x 3 weights
     for w in (wb, ws):
         assert w["scores"][2] is None and w["chosen"] in (1.0, 4.0)
         assert sum("weight 1e+38 excluded" in n and "diverged" in n for n in w["notes"]) == 2  # both CV folds

@@ -134,7 +134,7 @@ def test_cli_writes_three_files_with_header_and_filters(tmp_path):
     assert "Git commit(s) of the runs: abc1234" in text and "ffff" not in text
     assert "Hardware: box1 (device cpu)" in text
     assert "Runs per cell: 1 to 2" in text and "; 5 finished runs in total" in text
-    assert "  - CGAN (cgan): method not implemented yet (planned: Fajardo et al. 2021)" in text
+    assert "  - CGAN (cgan): no finished runs" in text
     assert "  - Imbalanced (none): no finished runs" in text
     assert "**m = {0,1,2,3,4,5,9} | M = {6,7,8}**" in text
     frame = pd.read_csv(csv, comment="#")
