@@ -81,7 +81,9 @@ def apply_profile(cfg: dict) -> dict:
         if isinstance(sampler.get(key), int) or (key == "max_batches_per_epoch" and key in sampler):
             sampler[key] = _cap(sampler[key], prof.get(cap)) if sampler[key] is not None else prof.get(cap)
     if "fid" in out and prof.get("fid_max_per_class") is not None:
-        out["fid"] = {**out["fid"], "max_per_class": _cap(out["fid"].get("max_per_class"), prof["fid_max_per_class"])}
+        current = out["fid"].get("max_per_class")
+        out["fid"] = {**out["fid"], "max_per_class": prof["fid_max_per_class"] if current is None
+                      else min(current, prof["fid_max_per_class"])}
     return out
 
 

@@ -109,3 +109,20 @@ def test_cli_bad_value_exits_nonzero_with_message(tmp_path):
     out = run_cli("ir=0", f"out_dir={tmp_path}")
     assert out.returncode == 2 and "ir must be a number >= 1" in out.stderr
     assert not any(tmp_path.glob("*/done"))
+
+
+def test_profiles_cap_generators_and_fid():
+    quick = apply_profile(compose_plain(["experiment=fajardo_5", "method=bagan", "profile=quick"]))
+    s = quick["method"]["sampler"]
+    assert (s["epochs"], s["ae_epochs"], s["max_batches_per_epoch"]) == (1, 1, 50)
+    assert quick["fid"]["enabled"] and quick["fid"]["max_per_class"] == 200
+    smaller = apply_profile(compose_plain(["experiment=fajardo_5", "profile=quick", "fid.max_per_class=50"]))
+    assert smaller["fid"]["max_per_class"] == 50
+    paper = apply_profile(compose_plain(["experiment=fajardo_5", "method=cvae", "profile=paper"]))
+    assert (paper["method"]["sampler"]["epochs"], paper["method"]["sampler"]["max_batches_per_epoch"]) == (300, None)
+    assert paper["fid"]["max_per_class"] is None
+    tuned = apply_profile(compose_plain(["experiment=fajardo_9", "profile=quick"]))
+    assert tuned["method"]["name"] == "tuned_smote" and tuned["method"]["sampler"]["mlp_epochs"] == 3
+    # FID settings measure the run; they do not change which run it is
+    assert identity(quick) == identity(apply_profile(compose_plain(
+        ["experiment=fajardo_5", "method=bagan", "profile=quick", "fid.enabled=false"])))
