@@ -43,7 +43,8 @@ def test_grid_places_each_method_in_its_row(tmp_path):
     assert canvas.shape == (2 * 6 + 1, 2 * 2 * 6 + 1)
     assert canvas[1:6, 1:6].max() == 10 and canvas[7:12, 1:6].min() == 200
     png, caption = write_grid(tmp_path / "fig.png", [("SMOTE", a, labels, "r1"), ("CVAE", b, labels, "r2")],
-                              [1, 2], 2, "test")
+                              [1, 2], 2, "test", provenance=["Made by: cmd", "Git commit(s) of the runs: abc"])
     assert np.array_equal(decode_png(png.read_bytes()), grid([(a, labels), (b, labels)], [1, 2], 2))
     text = caption.read_text()
     assert "1. SMOTE" in text and "2. CVAE" in text and "fig.png" in text
+    assert "Made by: cmd" in text and "Git commit(s) of the runs: abc" in text

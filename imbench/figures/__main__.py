@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = load_table_spec(a.conf_dir, a.experiment)
     sources = list(spec.get("sources") or [a.experiment])
     records = [r for r in collect_records(a.out_dir, sources, a.profile) if r["job"]["skew"] == a.block]
-    rows, classes, data = [], None, None
+    rows, classes, data, used = [], None, None, []
     for method in spec["rows"]:
         mine = sorted((r for r in records if r["job"]["method"] == method),
                       key=lambda r: (r["job"]["fold"], r["job"]["repeat"]))
@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
             preview = load_preview(Path(r["_path"]).parent)
             if preview is not None:
                 rows.append((row_label(method, spec), preview[0], preview[1], r["_path"]))
+                used.append(r)
                 classes = classes or sorted(int(c) for c in r["job"]["minority"])
                 data = r["job"]["data"]
                 break
@@ -43,7 +44,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     name = f"{a.experiment}_{a.profile}_{a.block}_synthetic.png"
     title = f"Synthetic images, {data}, {a.block} (profile {a.profile}, first skewed draw)"
-    png, caption = write_grid(Path(a.results_dir) / name, rows, classes, a.per_class, title)
+    commits = sorted({str((r.get("git") or {}).get("commit")) for r in used})
+    hardware = sorted({f"{(r.get('hardware') or {}).get('host')} ({(r.get('hardware') or {}).get('gpu') or 'cpu'})"
+                       for r in used})
+    made_by = f"python -m imbench.figures {a.experiment} --block {a.block} --profile {a.profile}" + (
+        "" if a.out_dir == "outputs" else f" --out-dir {a.out_dir}")
+    provenance = [f"Made by: {made_by}", f"Git commit(s) of the runs: {', '.join(commits)}",
+                  f"Hardware: {'; '.join(hardware)}"]
+    png, caption = write_grid(Path(a.results_dir) / name, rows, classes, a.per_class, title, provenance)
     print(f"wrote {png} and {caption}")
     return 0
 

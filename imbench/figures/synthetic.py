@@ -63,10 +63,11 @@ def grid(rows: list[tuple[np.ndarray, np.ndarray]], classes: list[int], per_clas
 
 
 def write_grid(path: Path, rows: list[tuple[str, np.ndarray, np.ndarray, str]], classes: list[int],
-               per_class: int, title: str) -> tuple[Path, Path]:
-    """Write the PNG and its Markdown caption; ``rows`` are (label, images, labels, source run)."""
+               per_class: int, title: str, provenance: list[str] | None = None) -> tuple[Path, Path]:
+    """Write the PNG and its Markdown caption; ``rows`` are (label, images, labels, source run);
+    ``provenance`` lines (command, commits, hardware) go under the title."""
     png = write_png(path, grid([(i, l) for _, i, l, _ in rows], classes, per_class))
-    lines = [f"# {title}", "", f"![{title}]({png.name})", "",
+    lines = [f"# {title}", ""] + [f"{line}  " for line in provenance or []] + ["", f"![{title}]({png.name})", "",
              f"Rows, top to bottom (each: {per_class} synthetic images per class, classes "
              f"{', '.join(map(str, classes))} left to right):", ""]
     lines += [f"{k + 1}. {label} — from run `{src}`" for k, (label, _, _, src) in enumerate(rows)]
