@@ -253,6 +253,40 @@ def bench_smote(devices: list[torch.device], scenarios: dict[str, list[int]], re
     return out
 
 
+def mlp_step_floor(device: torch.device, n: int, batch: int = 128, dims=(784, 512, 512, 10), reps: int = 20) -> dict:
+    """What a training step of the Table 14 MLP costs per model at the least, with ``n`` models batched:
+    the work no batching removes, timed on this device in its cheapest batched form -- the matrix
+    products (forward, weight gradients, input gradients; as ``bmm`` over n models), the dropout masks
+    (``uniform_``, the cheapest RNG) and the RMSprop update (one pass over n stacked parameter vectors).
+    ``bound = sequential ms per step / floor`` is the most any batched implementation can gain here."""
+    def timed(fn) -> float:
+        fn()
+        _sync(device)
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        _sync(device)
+        return (time.perf_counter() - t0) / reps
+
+    layers = list(zip(dims[:-1], dims[1:]))
+    mats = []
+    for i, (a, b) in enumerate(layers):
+        mats.append((torch.rand(n, batch, a, device=device), torch.rand(n, a, b, device=device)))  # forward
+        mats.append((torch.rand(n, a, batch, device=device), torch.rand(n, batch, b, device=device)))  # dW
+        if i:
+            mats.append((torch.rand(n, batch, b, device=device), torch.rand(n, b, a, device=device)))  # dX
+    gemm = timed(lambda: [torch.bmm(x, w) for x, w in mats])
+    masks = [torch.empty(n, batch, h, device=device) for h in dims[1:-1]]
+    rng = timed(lambda: [m.uniform_() for m in masks])
+    n_params = sum(a * b + b for a, b in layers)
+    P, G, V = (torch.rand(n, n_params, device=device) for _ in range(3))
+    opt = timed(lambda: (V.mul_(0.9).addcmul_(G, G, value=0.1), P.addcdiv_(G, V.sqrt().add_(1e-7), value=-1e-3)))
+    flops = 2 * batch * sum(a * b for a, b in layers) * 3 - 2 * batch * dims[0] * dims[1]  # no dX for layer 1
+    return {"n_models": n, "gemm_ms_per_model": 1000 * gemm / n, "dropout_rng_ms_per_model": 1000 * rng / n,
+            "rmsprop_ms_per_model": 1000 * opt / n, "floor_ms_per_model": 1000 * (gemm + rng + opt) / n,
+            "gemm_gflops": flops * n / gemm / 1e9, "n_params": n_params}
+
+
 # ------------------------------------------------------------------ report
 
 def targets(result: dict, device: torch.device) -> list[dict]:
@@ -387,7 +421,14 @@ def main(argv: list[str] | None = None) -> dict:
             sec = bench_training("MLP 784-512-512-10 (Fajardo Table 14)", _mlp,
                                  lambda s: _mlp_schedule(s, args.amp), X, y, ns, mlp_steps, FAJARDO_FULL_STEPS,
                                  seq_cap, budget, device)
-            print_training(sec, device)
+            floor = mlp_step_floor(device, n=max(ns))
+            floor["bound"] = sec["seq_ms_per_step"] / floor["floor_ms_per_model"]
+            sec["floor"] = floor
+            print(f"  floor per model and step with {floor['n_models']} batched: products "
+                  f"{floor['gemm_ms_per_model']:.2f} ms ({floor['gemm_gflops']:.0f} GFLOP/s) + dropout masks "
+                  f"{floor['dropout_rng_ms_per_model']:.2f} ms + RMSprop {floor['rmsprop_ms_per_model']:.2f} ms = "
+                  f"{floor['floor_ms_per_model']:.2f} ms; sequential {sec['seq_ms_per_step']:.2f} ms per step, so "
+                  f"no batching can be faster than {floor['bound']:.2f}x here")
         elif name == "cnn":
             X = torch.rand(rows, 1, 32, 32, generator=g).to(device) * 2 - 1
             y = torch.randint(0, 10, (rows,), generator=g).to(device)

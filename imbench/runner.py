@@ -4,7 +4,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import inspect
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,31 +99,79 @@ def oversample(method_cfg: dict, X: np.ndarray, y: np.ndarray, minority: list[in
     return X_res, y_res, synthetic_mask(X, y, X_res, y_res), time.perf_counter() - t0
 
 
+def oversample_many(tasks: list[tuple[dict, np.ndarray, np.ndarray, list[int], int]], device: str | None = None,
+                    log=print) -> list[tuple | Exception]:
+    """:func:`oversample` for several ``(method_cfg, X, y, minority, seed)`` tasks of a stepped deep
+    generator (CGAN, ACGAN, CVAE and R- variants), the generators of equal-sized training sets trained
+    as one batched group (:func:`~imbench.methods.generative.stepped.fit_resample_many`).
+
+    Returns per task ``(X_res, y_res, synthetic mask, seconds, fit_info)`` or the ``TrainingError`` of
+    that task alone. Seconds are the wall time of the whole call divided by the number of tasks (the
+    trainings overlap); ``fit_info`` has the group size and the group's own training time."""
+    from imbench.methods.generative.stepped import fit_resample_many
+
+    t0 = time.perf_counter()
+    samplers = [build_sampler(m, y, minority, seed, X.ndim, device=device) for m, X, y, minority, seed in tasks]
+    try:
+        outs = fit_resample_many(samplers, [(X, y) for _, X, y, _, _ in tasks], log=log)
+    except ValueError as e:
+        raise ConfigError(f"method {tasks[0][0]['name']!r} could not resample a training set: {e}") from e
+    seconds = (time.perf_counter() - t0) / max(len(tasks), 1)
+    results: list[tuple | Exception] = []
+    for (_, X, y, _, _), sampler, out in zip(tasks, samplers, outs):
+        if isinstance(out, Exception):
+            results.append(out)
+            continue
+        X_res, y_res = np.asarray(out[0], dtype=X.dtype), np.asarray(out[1])
+        results.append((X_res, y_res, synthetic_mask(X, y, X_res, y_res), seconds, sampler.fit_info()))
+    return results
+
+
+def search_splits(cfg: dict, X: np.ndarray, y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray, dict, int, str | None]]:
+    """The CV folds of Fajardo's synthetic-weight search: per fold (train rows, held-out rows, the
+    method config to oversample the train rows with, its seed, a note or None)."""
+    k = int(cfg["classifier"].get("weight_search_folds", 2))
+    out = []
+    for f, (tr, ho) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(X.reshape(len(X), -1), y)):
+        method_cfg = copy.deepcopy(cfg["method"])
+        kn = method_cfg["sampler"].get("k_neighbors")
+        smallest = min(class_counts(y[tr]).values())
+        note = None
+        if isinstance(kn, int) and kn >= smallest:
+            method_cfg["sampler"]["k_neighbors"] = smallest - 1
+            note = f"fold {f}: k_neighbors lowered to {smallest - 1} (smallest class has {smallest})"
+        out.append((tr, ho, method_cfg, seed + 1 + f, note))
+    return out
+
+
 def weighted_minority_f1(y_true: np.ndarray, pred: np.ndarray, minority: list[int]) -> float:
     """Fajardo's grid-search score: support-weighted F1 over the minority classes (spec §1.3)."""
     return float(f1_score(y_true, pred, labels=minority, average="weighted", zero_division=0))
 
 
 def search_synthetic_weight(cfg: dict, X: np.ndarray, y: np.ndarray, classes: list[int], minority: list[int],
-                            seed: int, device: torch.device, batch: bool = False) -> dict:
+                            seed: int, device: torch.device, batch: bool = False,
+                            oversampled: list | None = None) -> dict:
     """Fajardo's Table 14 search: stratified k-fold on the real training set; synthetic samples are made
     from, and added to, the training part only; score = weighted minority F1 on the held-out part.
 
     ``batch``: train all k x len(grid) candidates together (:func:`fit_batched`). A candidate whose
-    training diverges is excluded (noted in ``notes``); if every candidate diverges it is an error."""
+    training diverges is excluded (noted in ``notes``); if every candidate diverges it is an error.
+    ``oversampled``: the folds' oversampling already done (:func:`oversample_many` over the tasks of
+    :func:`search_splits`), one result or exception per fold."""
     grid = [float(w) for w in cfg["classifier"]["weight_grid"]]
-    k = int(cfg["classifier"].get("weight_search_folds", 2))
+    splits = search_splits(cfg, X, y, seed)
+    k = len(splits)
     scores = np.zeros((k, len(grid)))
-    notes = []
+    notes = [note for *_, note in splits if note]
     folds = []  # (held-out rows, X_res, y_res, synthetic mask) per CV fold
-    for f, (tr, ho) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(X.reshape(len(X), -1), y)):
-        method_cfg = copy.deepcopy(cfg["method"])
-        kn = method_cfg["sampler"].get("k_neighbors")
-        smallest = min(class_counts(y[tr]).values())
-        if isinstance(kn, int) and kn >= smallest:
-            method_cfg["sampler"]["k_neighbors"] = smallest - 1
-            notes.append(f"fold {f}: k_neighbors lowered to {smallest - 1} (smallest class has {smallest})")
-        X_res, y_res, synth, _ = oversample(method_cfg, X[tr], y[tr], minority, seed + 1 + f, device=str(device))
+    for f, (tr, ho, method_cfg, fold_seed, _) in enumerate(splits):
+        if oversampled is None:
+            X_res, y_res, synth, _ = oversample(method_cfg, X[tr], y[tr], minority, fold_seed, device=str(device))
+        elif isinstance(oversampled[f], Exception):
+            raise oversampled[f]
+        else:
+            X_res, y_res, synth = oversampled[f][:3]
         folds.append((ho, X_res, y_res, synth))
     members = [(f, j) for f in range(k) for j in range(len(grid))]
     clfs = []
@@ -196,14 +243,74 @@ def use_batching(cfg: dict, clf_cfg: dict, n_models: int, device: torch.device |
     CUDA device, when there is more than one (on the CPU the models are compute-bound and a vmap group
     is no faster, see benchmarks/). Never with ``schedule.selection='best_val'`` (model selection per
     epoch is sequential)."""
-    mode = cfg.get("batch_runs", "auto")
-    if mode is False or str(mode).lower() == "false":
+    mode = _batch_mode(cfg)
+    if mode == "false":
         return False
     if clf_cfg.get("schedule", {}).get("selection", "last") == "best_val":
         return False
-    if mode is True or str(mode).lower() == "true":
+    if mode == "true":
         return n_models >= 1
     return n_models > 1 and torch.device(device).type == "cuda"
+
+
+def _batch_mode(cfg: dict) -> str:
+    mode = cfg.get("batch_runs", "auto")
+    if mode is False or str(mode).lower() == "false":
+        return "false"
+    return "true" if mode is True or str(mode).lower() == "true" else "auto"
+
+
+def use_generator_batching(cfg: dict, method_cfg: dict, n_trainings: int, device: torch.device | str = "cpu") -> bool:
+    """Whether a job's generator trainings (one per fold / skewed draw, plus two per fold for the
+    synthetic-weight search) train as batched groups: only for stepped generators (CGAN, ACGAN, CVAE
+    and their R- variants; see :mod:`imbench.methods.generative.stepped`), only when there are at least
+    two; ``batch_runs=true`` always, ``auto`` on CUDA (on the CPU they are compute-bound)."""
+    from imbench.methods.generative.stepped import SteppedGenerator
+
+    mode = _batch_mode(cfg)
+    if mode == "false" or n_trainings < 2:
+        return False
+    try:
+        cls = get_object(method_cfg.get("sampler", {}).get("_target_", ""))
+    except (ImportError, AttributeError, ValueError):
+        return False
+    if not (isinstance(cls, type) and issubclass(cls, SteppedGenerator)):
+        return False
+    return mode == "true" or torch.device(device).type == "cuda"
+
+
+def _fold_data(eff: dict, ds: Dataset, fold: Fold, holdout: bool, skew: dict) -> tuple:
+    """A fold's (X_tr, y_tr, X_te, y_te, val, train counts, minority classes, oversampler seed)."""
+    X_tr, y_tr, X_te, y_te, val = _split(ds, fold, holdout)
+    X_tr, (X_te, X_val) = _preprocess(eff, ds, X_tr, [X_te, None if val is None else val[0]])
+    val = None if val is None else (X_val, val[1])
+    counts_before = class_counts(y_tr)
+    minority = minority_classes(skew, counts_before)
+    os_seed = int(fold_rng(eff["seed"], fold.index, 3).integers(2**31 - 1))
+    return X_tr, y_tr, X_te, y_te, val, counts_before, minority, os_seed
+
+
+def _oversample_folds_together(eff: dict, fold_data: dict[int, tuple], searching: bool, device, log) -> dict:
+    """Every fold's oversampling, and with ``searching`` its weight search's, in one :func:`oversample_many`
+    call (same seeds as fold-by-fold): fold index -> (result, [search results] or None)."""
+    tasks, owners = [], []
+    for i, (X_tr, y_tr, _, _, _, _, minority, os_seed) in fold_data.items():
+        tasks.append((eff["method"], X_tr, y_tr, minority, os_seed))
+        owners.append((i, None))
+        if searching:
+            for f, (tr, _, method_cfg, seed_f, _) in enumerate(search_splits(eff, X_tr, y_tr, os_seed)):
+                tasks.append((method_cfg, X_tr[tr], y_tr[tr], minority, seed_f))
+                owners.append((i, f))
+    results = oversample_many(tasks, device=str(device), log=log)
+    out: dict[int, tuple] = {}
+    for (i, f), res in zip(owners, results):
+        main, search = out.get(i, (None, [] if searching else None))
+        if f is None:
+            main = res
+        else:
+            search.append(res)
+        out[i] = (main, search)
+    return out
 
 
 def run_job(cfg: dict, log=print) -> JobSummary:
@@ -226,9 +333,18 @@ def run_job(cfg: dict, log=print) -> JobSummary:
     bar = tqdm(total=len(units), desc=f"{desc['data']}/{desc['method']}/{desc['classifier']}", unit="run",
                disable=not cfg.get("progress", True))
     failures: list[str] = []  # runs of a batched group whose training failed (the others are written)
+    plan = []
     for fold in folds:
         dirs = [out_dir / run_hash({**ident, "fold": fold.index, "repeat": r}) for r in range(eff["repeats"])]
-        todo = [r for r, d in enumerate(dirs) if cfg.get("rerun") or not is_done(d)]
+        plan.append((fold, dirs, [r for r, d in enumerate(dirs) if cfg.get("rerun") or not is_done(d)]))
+    fold_data: dict[int, tuple] = {}
+    pre: dict[int, tuple] = {}  # fold index -> (its oversampling, its weight search's) from a batched group
+    pending = [fold for fold, _, todo in plan if todo]
+    searching = bool(eff["classifier"].get("weight_grid"))
+    if use_generator_batching(cfg, eff["method"], len(pending) * (1 + searching), device):
+        fold_data = {f.index: _fold_data(eff, ds, f, holdout, skew) for f in pending}
+        pre = _oversample_folds_together(eff, fold_data, searching, device, log)
+    for fold, dirs, todo in plan:
         for r, d in enumerate(dirs):
             if r not in todo:
                 summary.records.append(load_record(d))
@@ -237,21 +353,29 @@ def run_job(cfg: dict, log=print) -> JobSummary:
                 bar.update(1)
         if not todo:
             continue
-        X_tr, y_tr, X_te, y_te, val = _split(ds, fold, holdout)
-        X_tr, (X_te, X_val) = _preprocess(eff, ds, X_tr, [X_te, None if val is None else val[0]])
-        val = None if val is None else (X_val, val[1])
-        counts_before = class_counts(y_tr)
-        minority = minority_classes(skew, counts_before)
-        os_seed = int(fold_rng(eff["seed"], fold.index, 3).integers(2**31 - 1))
+        fd = fold_data.pop(fold.index, None) or _fold_data(eff, ds, fold, holdout, skew)
+        X_tr, y_tr, X_te, y_te, val, counts_before, minority, os_seed = fd
         fit_info: dict = {}
-        X_res, y_res, synth, t_os = oversample(eff["method"], X_tr, y_tr, minority, os_seed, device=str(device),
-                                               info=fit_info)
+        if fold.index in pre:  # this fold's generators were trained in a batched group with the other folds'
+            main, search_os = pre.pop(fold.index)
+            if isinstance(main, Exception) or any(isinstance(o, Exception) for o in search_os or []):
+                err = main if isinstance(main, Exception) else next(o for o in search_os if isinstance(o, Exception))
+                failures += [f"run {dirs[r].name} (fold {fold.index}, repeat {r}): {err}" for r in todo]
+                bar.update(len(todo))
+                continue
+            X_res, y_res, synth, t_os, info = main
+            fit_info.update(info)
+        else:
+            search_os = None
+            X_res, y_res, synth, t_os = oversample(eff["method"], X_tr, y_tr, minority, os_seed, device=str(device),
+                                                   info=fit_info)
         fid = measure_fid(eff.get("fid"), desc["data"], X_res, y_res, synth, X_te, y_te, minority, str(device), os_seed)
         search = None
         clf_cfg = copy.deepcopy(eff["classifier"])
         if clf_cfg.get("weight_grid") and synth.any():
             search = search_synthetic_weight(eff, X_tr, y_tr, classes, minority, os_seed, device,
-                                             batch=use_batching(cfg, clf_cfg, len(clf_cfg["weight_grid"]), device))
+                                             batch=use_batching(cfg, clf_cfg, len(clf_cfg["weight_grid"]), device),
+                                             oversampled=search_os)
             clf_cfg["synthetic_weight"] = search["chosen"]
         clf_cfg.pop("weight_grid", None)
         clf_cfg.pop("weight_search_folds", None)

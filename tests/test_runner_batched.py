@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 import imbench.classifiers.downstream as downstream
 from imbench.config import validate
 from imbench.errors import ConfigError, TrainingError
-from imbench.runner import run_job, use_batching
+from imbench.runner import run_job, use_batching, use_generator_batching
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["skew=step", "skew.minority=[8,9]", "skew.n_max=100", "ir=10", "profile=quick", "profile.max_epochs=1",
@@ -122,3 +122,62 @@ def test_cli_batched_divergence_is_a_clear_error(mnist_root, tmp_path):
     assert out.returncode == 2
     assert "3 run(s) failed" in out.stderr and "training loss became" in out.stderr
     assert not list(tmp_path.glob("*/done"))
+
+
+# ----- generators of several skewed draws (and of their weight searches) as one group -----------------
+GEN = ["skew=step", "skew.minority=[8,9]", "skew.n_max=100", "ir=10", "profile=quick", "profile.max_epochs=1",
+       "protocol=holdout", "folds=2", "repeats=1", "progress=false", "method=cgan",
+       "profile.max_generator_batches=2", "profile.weight_search=true", "classifier.weight_grid=[1.0,3.0]"]
+
+
+def test_generator_batching_setting():
+    cfg = compose_plain([])
+    cgan = compose_plain(["method=cgan"])["method"]
+    assert use_generator_batching(cfg, cgan, 3, "cuda") and not use_generator_batching(cfg, cgan, 1, "cuda")
+    assert not use_generator_batching(cfg, cgan, 3, "cpu")  # auto: CUDA only
+    assert use_generator_batching({**cfg, "batch_runs": True}, cgan, 2, "cpu")
+    assert not use_generator_batching({**cfg, "batch_runs": False}, cgan, 3, "cuda")
+    for other in ("smote", "bagan", "tuned_smote"):  # not stepped generators
+        assert not use_generator_batching({**cfg, "batch_runs": True}, compose_plain([f"method={other}"])["method"], 3, "cpu")
+    for stepped in ("acgan", "cvae", "r_cgan", "r_acgan", "r_cvae"):
+        assert use_generator_batching({**cfg, "batch_runs": True}, compose_plain([f"method={stepped}"])["method"], 3, "cpu")
+
+
+def test_generators_of_all_draws_train_as_one_group_and_resume(mnist_root, tmp_path):
+    out_b, out_s = tmp_path / "batched", tmp_path / "sequential"
+    sb = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_b}", "batch_runs=true", *GEN]))
+    ss = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_s}", "batch_runs=false", *GEN]))
+    rb, rs = _records(out_b), _records(out_s)
+    assert sb.new == ss.new == 2 and set(rb) == set(rs), "batching must not change a run's identity"
+    for run_id, b in rb.items():
+        s = rs[run_id]
+        assert b["oversampler"]["group_size"] == 2 and s["oversampler"]["group_size"] == 1
+        assert b["seeds"] == s["seeds"] and b["counts"] == s["counts"]
+        assert b["counts"]["synthetic"] == 2 * 90  # both minority classes topped up to 100
+        assert b["weight_search"]["grid"] == [1.0, 3.0] and len(b["weight_search"]["scores"]) == 2
+        assert b["oversampler"]["epochs"] == 1 and b["oversampler"]["method"] == "CGAN"
+    again = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_b}", "batch_runs=true", *GEN]))
+    assert (again.new, again.resumed) == (0, 2)
+
+
+def test_a_diverging_generator_fails_only_its_draws_runs(mnist_root, tmp_path, monkeypatch):
+    from imbench.methods.generative.cgan import CGANSampler
+
+    real_prepare = CGANSampler._prepare
+    calls = []
+
+    def corrupt_second_draw(self, X, y):  # tasks: draw 0, its 2 search halves, draw 1, ...
+        prep = real_prepare(self, X, y)
+        calls.append(len(calls))
+        if len(calls) == 4:
+            prep.train_x.fill_(float("nan"))
+        return prep
+
+    monkeypatch.setattr(CGANSampler, "_prepare", corrupt_second_draw)
+    cfg = compose_plain([f"data.root={mnist_root}", f"out_dir={tmp_path}", "batch_runs=true", *GEN])
+    with pytest.raises(TrainingError, match=r"1 run\(s\) failed.*fold 1.*CGAN training diverged"):
+        run_job(cfg)
+    assert len(_records(tmp_path)) == 1  # draw 0 is written; draw 1 has no record and no done marker
+    monkeypatch.setattr(CGANSampler, "_prepare", real_prepare)
+    redo = run_job(cfg)
+    assert (redo.new, redo.resumed) == (1, 1)

@@ -4,11 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from imbench.methods.generative.cgan import CGANSampler, uniform_noise
-from imbench.methods.generative.networks import (AuxClassifier, ConditionalGenerator, Discriminator, GraphedStep,
-                                                 check_fajardo_images, finish_epoch, make_adam, release_grads)
+from imbench.methods.generative.networks import AuxClassifier, ConditionalGenerator, Discriminator, make_adam
+from imbench.methods.generative.stepped import Lanes, params_named
 
 #: Table 10 vs Wu's ACGAN.py (D ``learning_rate = 2e-4``; G and Q ``learning_rate * 5``).
 ACGAN_LRS = {"paper": {"g": 2e-4, "d": 1e-3, "q": 1e-3}, "code": {"g": 1e-3, "d": 2e-4, "q": 1e-3}}
@@ -109,57 +110,47 @@ class ACGANSampler(CGANSampler):
     def _lr_overrides(self) -> dict[str, float | None]:
         return {"g": self.lr_g, "d": self.lr_d, "q": self.lr_q}
 
-    def _fit_generator(self, X: torch.Tensor, y: torch.Tensor, n_classes: int, gen: torch.Generator) -> None:
-        check_fajardo_images(X, self.method_name)
+    loss_names = ("d", "g", "q")
+
+    def _networks(self, n_classes: int) -> dict[str, nn.Module]:
         dev = self.device_
-        self.lrs_ = self._resolve_lrs()
-        self.n_classes_ = n_classes
-        G = ConditionalGenerator(self.noise_dim, n_classes).to(dev)
-        D = Discriminator(label_channels=0).to(dev)
-        C = AuxClassifier(n_classes).to(dev)
-        g_params = list(G.parameters())
+        return {"G": ConditionalGenerator(self.noise_dim, n_classes).to(dev),
+                "D": Discriminator(label_channels=0).to(dev),
+                "C": AuxClassifier(n_classes).to(dev)}
+
+    def _optimizers(self, nets: dict, capturable: bool) -> dict[str, torch.optim.Optimizer]:
+        dev = self.device_
+        g_params = params_named(nets["G"])
         # Wu's q_vars: every 'd_', 'c_' and 'g_' variable; D's logit layer gets no gradient from Q.
-        q_params = list(D.trunk.parameters()) + list(C.parameters()) + g_params
-        graphs = self.cuda_graphs and dev.type == "cuda"
-        opt_d = make_adam(D.parameters(), self.lrs_["d"], dev, capturable=graphs)
-        opt_g = make_adam(g_params, self.lrs_["g"], dev, capturable=graphs)
-        opt_q = make_adam(q_params, self.lrs_["q"], dev, capturable=graphs)
-        eye = torch.eye(n_classes, device=dev)
-        sums = torch.zeros(3, device=dev)
-        for m in (G, D, C):
-            m.train()
+        q_params = params_named(nets["D"], "trunk.") + params_named(nets["C"]) + g_params
+        return {"d": make_adam(params_named(nets["D"]), self.lrs_["d"], dev, capturable=capturable),
+                "g": make_adam(g_params, self.lrs_["g"], dev, capturable=capturable),
+                "q": make_adam(q_params, self.lrs_["q"], dev, capturable=capturable)}
 
-        def step(idx: torch.Tensor) -> None:
-            xb, yb_idx = X[idx], y[idx]
-            fake = G(uniform_noise(len(idx), self.noise_dim, dev), eye[yb_idx])
-            # 1. D step
-            real_logit, _ = D(xb)
-            fake_logit, _ = D(fake.detach())
-            d_loss = F.softplus(-real_logit).mean() + F.softplus(fake_logit).mean()
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-            # 2. G and Q steps, gradients from the same forward pass with the updated D
-            g_logit, feat_fake = D(fake)
-            _, feat_real = D(xb)
-            g_loss = F.softplus(-g_logit).mean()
-            q_loss = F.cross_entropy(C(feat_real), yb_idx) + F.cross_entropy(C(feat_fake), yb_idx)
-            g_grads = torch.autograd.grad(g_loss, g_params, retain_graph=True)
-            opt_q.zero_grad(set_to_none=True)
-            q_loss.backward(inputs=q_params)
-            opt_q.step()
-            for p, grad in zip(g_params, g_grads):
-                p.grad = grad
-            opt_g.step()
-            sums.add_(torch.stack([d_loss.detach(), g_loss.detach(), q_loss.detach()]))
-
-        run = GraphedStep(step, dev, enabled=graphs)
-        for epoch in range(self.epochs):
-            sums.zero_()
-            n_batches = 0
-            for idx in self._batches(len(X), gen):
-                run(idx)
-                n_batches += 1
-            finish_epoch(self, epoch, sums, n_batches, ("d", "g", "q"))
-        release_grads(G, D, C)
-        self.generator_ = G.eval()
+    def _step(self, lanes: Lanes, nets: dict, opts: dict, X: torch.Tensor, y: torch.Tensor, eye: torch.Tensor,
+              idx: torch.Tensor, sums: torch.Tensor) -> None:
+        G, D, C = nets["G"], nets["D"], nets["C"]
+        g_params = opts["g"].param_groups[0]["params"]
+        q_params = opts["q"].param_groups[0]["params"]
+        xb, yb_idx = lanes.take(X, idx), lanes.take(y, idx)
+        fake = G(uniform_noise(lanes.shape(idx.shape[-1], self.noise_dim), self.device_), eye[yb_idx])
+        # 1. D step
+        real_logit, _ = D(xb)
+        fake_logit, _ = D(fake.detach())
+        d_loss = lanes.mean(F.softplus(-real_logit)) + lanes.mean(F.softplus(fake_logit))
+        opts["d"].zero_grad(set_to_none=True)
+        d_loss.sum().backward()
+        opts["d"].step()
+        # 2. G and Q steps, gradients from the same forward pass with the updated D
+        g_logit, feat_fake = D(fake)
+        _, feat_real = D(xb)
+        g_loss = lanes.mean(F.softplus(-g_logit))
+        q_loss = lanes.cross_entropy(C(feat_real), yb_idx) + lanes.cross_entropy(C(feat_fake), yb_idx)
+        g_grads = torch.autograd.grad(g_loss.sum(), g_params, retain_graph=True)
+        opts["q"].zero_grad(set_to_none=True)
+        q_loss.sum().backward(inputs=q_params)
+        opts["q"].step()
+        for p, grad in zip(g_params, g_grads):
+            p.grad = grad
+        opts["g"].step()
+        sums.add_(torch.stack([d_loss.detach(), g_loss.detach(), q_loss.detach()], -1))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import numpy as np
@@ -49,6 +50,19 @@ def as_images(X: np.ndarray, image_shape: tuple[int, ...] | None = None) -> np.n
             raise ConfigError(f"cannot read {X.shape[1]} features as a square image; pass image_shape=(C, H, W)")
         return X.reshape(len(X), 1, side, side)
     raise ConfigError(f"expected images N×H×W, N×C×H×W or flattened N×D, got an array of shape {X.shape}")
+
+
+@dataclass
+class _Prepared:
+    """One training set made ready by :meth:`GenerativeOversampler._prepare`."""
+
+    X: np.ndarray  # the caller's input, returned first
+    y: np.ndarray
+    train_x: torch.Tensor  # N×C×H×W on the device, in the subclass's value_range (balanced first for R-)
+    train_y: torch.Tensor  # class indices 0..K-1
+    to_make: dict  # class label -> number of synthetic samples
+    index: dict  # class label -> class index
+    gen: torch.Generator  # CPU generator: data order while training, then sampling
 
 
 class GenerativeOversampler:
@@ -92,6 +106,15 @@ class GenerativeOversampler:
 
     # ----- the sampler contract -------------------------------------------------------------
     def fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        prep = self._prepare(X, y)
+        t0 = time.perf_counter()
+        self._fit_generator(prep.train_x, prep.train_y, len(self.classes_), prep.gen)
+        self.fit_seconds_ = time.perf_counter() - t0
+        return self._complete(prep)
+
+    def _prepare(self, X: np.ndarray, y: np.ndarray) -> "_Prepared":
+        """Validation, class bookkeeping, the R- balancing and the training tensors on the device;
+        seeds the global RNG (initialisation, training noise) as the generator's training expects."""
         self._validate_params()
         X = np.asarray(X)
         y = np.asarray(y)
@@ -118,17 +141,19 @@ class GenerativeOversampler:
         xt = torch.as_tensor(train_x, device=self.device_) * (hi - lo) + lo
         yt = torch.as_tensor(np.asarray(train_y), device=self.device_)
         torch.manual_seed(seed)
-        gen = torch.Generator().manual_seed(seed)
         self.history_: list[dict[str, float]] = []
-        t0 = time.perf_counter()
-        self._fit_generator(xt, yt, len(self.classes_), gen)
-        self.fit_seconds_ = time.perf_counter() - t0
         self.train_size_ = int(len(yt))
+        return _Prepared(X, y, xt, yt, dict(to_make), index, torch.Generator().manual_seed(seed))
+
+    def _complete(self, prep: "_Prepared") -> tuple[np.ndarray, np.ndarray]:
+        """The synthetic images of the trained generator, appended after the originals."""
+        X, y = prep.X, prep.y
+        lo, hi = self.value_range
         new_x, new_y = [], []
-        for c, n in to_make.items():
+        for c, n in prep.to_make.items():
             if n <= 0:
                 continue
-            imgs = self._generate(index[c], int(n), gen)
+            imgs = self._generate(prep.index[c], int(n), prep.gen)
             new_x.append(((imgs - lo) / (hi - lo)).clamp_(0.0, 1.0).cpu().numpy())
             new_y.append(np.full(int(n), c, dtype=y.dtype))
         if not new_x:
@@ -189,6 +214,7 @@ class GenerativeOversampler:
                 "random_oversample_first": bool(self.random_oversample_first), "train_size": self.train_size_,
                 "max_batches_per_epoch": self.max_batches_per_epoch,
                 "fit_seconds": self.fit_seconds_, "device": str(self.device_),
+                "group_size": int(getattr(self, "group_size_", 1)),
                 "final_losses": self.history_[-1] if self.history_ else None, **self._extra_info()}
 
     def _extra_info(self) -> dict:

@@ -4,13 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from imbench.errors import ConfigError
-from imbench.methods.generative.base import GenerativeOversampler
-from imbench.methods.generative.networks import (ConditionalGenerator, Discriminator, GraphedStep,
-                                                 check_fajardo_images, finish_epoch, make_adam, release_grads,
-                                                 resolve_lrs, validate_batch_size)
+from imbench.methods.generative.networks import ConditionalGenerator, Discriminator, make_adam, resolve_lrs, validate_batch_size
+from imbench.methods.generative.stepped import Lanes, SteppedGenerator, params_named
 
 #: Table 11 vs Wu's CGAN.py (``learning_rate = 2e-4`` for D, ``learning_rate * 5`` for G).
 CGAN_LRS = {"paper": {"g": 2e-4, "d": 1e-3}, "code": {"g": 1e-3, "d": 2e-4}}
@@ -23,14 +22,15 @@ def class_onehot(class_index: int, n: int, n_classes: int, device: torch.device)
     return out
 
 
-def uniform_noise(n: int, dim: int, device: torch.device, gen: torch.Generator | None = None) -> torch.Tensor:
-    """q_Z = U(−1, 1)^dim; from the device's seeded default RNG in training, from ``gen`` (CPU) when sampling."""
+def uniform_noise(shape: tuple[int, ...], device: torch.device, gen: torch.Generator | None = None) -> torch.Tensor:
+    """q_Z = U(−1, 1) noise of ``shape``; from the device's seeded default RNG in training, from ``gen``
+    (CPU) when sampling."""
     if gen is None:
-        return torch.rand(n, dim, device=device).mul_(2).sub_(1)
-    return torch.rand(n, dim, generator=gen).mul_(2).sub_(1).to(device)
+        return torch.rand(shape, device=device).mul_(2).sub_(1)
+    return torch.rand(shape, generator=gen).mul_(2).sub_(1).to(device)
 
 
-class CGANSampler(GenerativeOversampler):
+class CGANSampler(SteppedGenerator):
     """Conditional-GAN oversampler of Fajardo et al. (2021) ("CGAN"; "R-CGAN" with
     ``random_oversample_first=True``).
 
@@ -135,60 +135,50 @@ class CGANSampler(GenerativeOversampler):
             raise ConfigError(f"{self.method_name}: noise_dim must be an integer >= 1, got {self.noise_dim!r}")
         self._resolve_lrs()
 
-    def _fit_generator(self, X: torch.Tensor, y: torch.Tensor, n_classes: int, gen: torch.Generator) -> None:
-        check_fajardo_images(X, self.method_name)
-        dev = self.device_
-        self.lrs_ = self._resolve_lrs()
+    loss_names = ("d", "g")
+
+    def _setup(self, n_classes: int) -> None:
         self.n_classes_ = n_classes
-        G = ConditionalGenerator(self.noise_dim, n_classes).to(dev)
-        D = Discriminator(label_channels=n_classes).to(dev)
-        g_params = list(G.parameters())
-        graphs = self.cuda_graphs and dev.type == "cuda"
-        opt_g = make_adam(g_params, self.lrs_["g"], dev, capturable=graphs)
-        opt_d = make_adam(D.parameters(), self.lrs_["d"], dev, capturable=graphs)
-        eye = torch.eye(n_classes, device=dev)
-        sums = torch.zeros(2, device=dev)
-        G.train()
-        D.train()
+        self.lrs_ = self._resolve_lrs()
 
-        def step(idx: torch.Tensor) -> None:
-            xb, yb = X[idx], eye[y[idx]]
-            fake = G(uniform_noise(len(idx), self.noise_dim, dev), yb)
-            # D step: BCE(real -> 1) + BCE(fake -> 0); softplus(-l) = BCE(l, 1), softplus(l) = BCE(l, 0)
-            real_logit, _ = D(xb, yb)
-            fake_logit, _ = D(fake.detach(), yb)
-            d_loss = F.softplus(-real_logit).mean() + F.softplus(fake_logit).mean()
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-            # G step with the same z (G is unchanged, so the same fake images): BCE(D(fake) -> 1)
-            g_logit, _ = D(fake, yb)
-            g_loss = F.softplus(-g_logit).mean()
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward(inputs=g_params)
-            opt_g.step()
-            sums.add_(torch.stack([d_loss.detach(), g_loss.detach()]))
+    def _networks(self, n_classes: int) -> dict[str, nn.Module]:
+        dev = self.device_
+        return {"G": ConditionalGenerator(self.noise_dim, n_classes).to(dev),
+                "D": Discriminator(label_channels=n_classes).to(dev)}
 
-        run = GraphedStep(step, dev, enabled=graphs)
-        for epoch in range(self.epochs):
-            sums.zero_()
-            n_batches = 0
-            for idx in self._batches(len(X), gen):
-                run(idx)
-                n_batches += 1
-            finish_epoch(self, epoch, sums, n_batches, ("d", "g"))
-        release_grads(G, D)
-        self.generator_ = G.eval()
+    def _optimizers(self, nets: dict, capturable: bool) -> dict[str, torch.optim.Optimizer]:
+        dev = self.device_
+        return {"g": make_adam(params_named(nets["G"]), self.lrs_["g"], dev, capturable=capturable),
+                "d": make_adam(params_named(nets["D"]), self.lrs_["d"], dev, capturable=capturable)}
+
+    def _step(self, lanes: Lanes, nets: dict, opts: dict, X: torch.Tensor, y: torch.Tensor, eye: torch.Tensor,
+              idx: torch.Tensor, sums: torch.Tensor) -> None:
+        G, D = nets["G"], nets["D"]
+        xb, yb = lanes.take(X, idx), eye[lanes.take(y, idx)]
+        fake = G(uniform_noise(lanes.shape(idx.shape[-1], self.noise_dim), self.device_), yb)
+        # D step: BCE(real -> 1) + BCE(fake -> 0); softplus(-l) = BCE(l, 1), softplus(l) = BCE(l, 0)
+        real_logit, _ = D(xb, yb)
+        fake_logit, _ = D(fake.detach(), yb)
+        d_loss = lanes.mean(F.softplus(-real_logit)) + lanes.mean(F.softplus(fake_logit))
+        opts["d"].zero_grad(set_to_none=True)
+        d_loss.sum().backward()
+        opts["d"].step()
+        # G step with the same z (G is unchanged, so the same fake images): BCE(D(fake) -> 1)
+        g_logit, _ = D(fake, yb)
+        g_loss = lanes.mean(F.softplus(-g_logit))
+        opts["g"].zero_grad(set_to_none=True)
+        g_loss.sum().backward(inputs=params_named(G))
+        opts["g"].step()
+        sums.add_(torch.stack([d_loss.detach(), g_loss.detach()], -1))
+
+    def _adopt(self, nets: dict[str, nn.Module]) -> None:
+        self.generator_ = nets["G"]
 
     def _sample(self, class_index: int, n: int, gen: torch.Generator) -> torch.Tensor:
         dev = self.device_
-        z = uniform_noise(n, self.noise_dim, dev, gen)
+        z = uniform_noise((n, self.noise_dim), dev, gen)
         return self.generator_(z, class_onehot(class_index, n, self.n_classes_, dev))
 
     def _extra_info(self) -> dict:
         return {"lr_source": self.lr_source, "lrs": self._resolve_lrs(), "noise_dim": self.noise_dim,
                 "noise": "U(-1,1)", "sampling": "generator output G(z, y)", "cuda_graphs": self._graphs_used()}
-
-    def _graphs_used(self) -> bool:
-        device = getattr(self, "device_", None)
-        return bool(self.cuda_graphs and device is not None and device.type == "cuda")

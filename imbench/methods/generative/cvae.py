@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 
 from imbench.errors import ConfigError
-from imbench.methods.generative.base import GenerativeOversampler
 from imbench.methods.generative.cgan import class_onehot
-from imbench.methods.generative.networks import (ConditionalEncoder, ConditionalGenerator, GraphedStep,
-                                                 check_fajardo_images, finish_epoch, make_adam, release_grads,
+from imbench.methods.generative.networks import (ConditionalEncoder, ConditionalGenerator, make_adam,
                                                  validate_batch_size)
+from imbench.methods.generative.stepped import Lanes, SteppedGenerator, params_named
 
 SAMPLING_MODES = ("bernoulli", "mean")
 
 
-class CVAESampler(GenerativeOversampler):
+class CVAESampler(SteppedGenerator):
     """Conditional-VAE oversampler of Fajardo et al. (2021) ("CVAE"; "R-CVAE" with
     ``random_oversample_first=True``).
 
@@ -122,45 +122,36 @@ class CVAESampler(GenerativeOversampler):
         if isinstance(self.noise_dim, bool) or not isinstance(self.noise_dim, int) or self.noise_dim < 1:
             raise ConfigError(f"{self.method_name}: noise_dim must be an integer >= 1, got {self.noise_dim!r}")
 
-    def _fit_generator(self, X: torch.Tensor, y: torch.Tensor, n_classes: int, gen: torch.Generator) -> None:
-        check_fajardo_images(X, self.method_name)
+    loss_names = ("neg_elbo", "nll", "kl")
+
+    def _networks(self, n_classes: int) -> dict[str, nn.Module]:
         dev = self.device_
-        self.n_classes_ = n_classes
-        E = ConditionalEncoder(self.noise_dim, n_classes).to(dev)
-        Dec = ConditionalGenerator(self.noise_dim, n_classes).to(dev)
-        graphs = self.cuda_graphs and dev.type == "cuda"
-        opt = make_adam(list(E.parameters()) + list(Dec.parameters()), float(self.lr), dev, capturable=graphs)
-        eye = torch.eye(n_classes, device=dev)
-        sums = torch.zeros(3, device=dev)
-        E.train()
-        Dec.train()
+        return {"E": ConditionalEncoder(self.noise_dim, n_classes).to(dev),
+                "Dec": ConditionalGenerator(self.noise_dim, n_classes).to(dev)}
 
-        def step(idx: torch.Tensor) -> None:
-            xb, yb = X[idx], eye[y[idx]]
-            n = len(idx)
-            mean, std = E(xb, yb)
-            z = mean + std * torch.randn_like(std)
-            p = Dec(z, yb).clamp(1e-8, 1 - 1e-8)
-            # written out (not F.binary_cross_entropy, which asserts on NaN input -- fatal on CUDA)
-            nll = -(xb * torch.log(p) + (1 - xb) * torch.log1p(-p)).sum() / n
-            kl = 0.5 * (mean.square() + std.square() - torch.log(1e-8 + std.square()) - 1).sum() / n
-            loss = nll + kl
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sums.add_(torch.stack([loss.detach(), nll.detach(), kl.detach()]))
+    def _optimizers(self, nets: dict, capturable: bool) -> dict[str, torch.optim.Optimizer]:
+        params = params_named(nets["E"]) + params_named(nets["Dec"])
+        return {"vae": make_adam(params, float(self.lr), self.device_, capturable=capturable)}
 
-        run = GraphedStep(step, dev, enabled=graphs)
-        for epoch in range(self.epochs):
-            sums.zero_()
-            n_batches = 0
-            for idx in self._batches(len(X), gen):
-                run(idx)
-                n_batches += 1
-            finish_epoch(self, epoch, sums, n_batches, ("neg_elbo", "nll", "kl"))
-        release_grads(E, Dec)
-        self.encoder_ = E.eval()
-        self.decoder_ = Dec.eval()
+    def _step(self, lanes: Lanes, nets: dict, opts: dict, X: torch.Tensor, y: torch.Tensor, eye: torch.Tensor,
+              idx: torch.Tensor, sums: torch.Tensor) -> None:
+        xb, yb = lanes.take(X, idx), eye[lanes.take(y, idx)]
+        n = idx.shape[-1]
+        mean, std = nets["E"](xb, yb)
+        z = mean + std * torch.randn_like(std)
+        p = nets["Dec"](z, yb).clamp(1e-8, 1 - 1e-8)
+        # written out (not F.binary_cross_entropy, which asserts on NaN input -- fatal on CUDA)
+        nll = lanes.total(-(xb * torch.log(p) + (1 - xb) * torch.log1p(-p))) / n
+        kl = lanes.total(0.5 * (mean.square() + std.square() - torch.log(1e-8 + std.square()) - 1)) / n
+        loss = nll + kl
+        opts["vae"].zero_grad(set_to_none=True)
+        loss.sum().backward()
+        opts["vae"].step()
+        sums.add_(torch.stack([loss.detach(), nll.detach(), kl.detach()], -1))
+
+    def _adopt(self, nets: dict[str, nn.Module]) -> None:
+        self.encoder_ = nets["E"]
+        self.decoder_ = nets["Dec"]
 
     def _sample(self, class_index: int, n: int, gen: torch.Generator) -> torch.Tensor:
         dev = self.device_
@@ -174,7 +165,3 @@ class CVAESampler(GenerativeOversampler):
     def _extra_info(self) -> dict:
         return {"lr": float(self.lr), "sampling": self.sampling, "noise_dim": self.noise_dim,
                 "prior": "N(0, I)", "cuda_graphs": self._graphs_used()}
-
-    def _graphs_used(self) -> bool:
-        device = getattr(self, "device_", None)
-        return bool(self.cuda_graphs and device is not None and device.type == "cuda")

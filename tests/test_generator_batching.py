@@ -1,0 +1,169 @@
+"""Batched generator training (imbench.methods.generative.stepped): N CGAN / ACGAN / CVAE trainings of
+one architecture as one vmap group must give what N sequential trainings give, member by member.
+
+The training noise is the one thing batched training draws differently (all members at once from one
+generator), so the equivalence test fixes it: with the noise replaced by one fixed pattern in both
+runs, everything else -- initial weights, mini-batch order, batch-norm statistics, Adam, sampling
+afterwards -- must agree. It runs in float64, where the agreement is to ~1e-9: in float32 the
+rounding differences of the batched convolutions are amplified by Adam (its first steps are
++-lr whatever the gradient's size, so a gradient that is rounding noise, as for a bias followed by
+batch normalisation, moves by lr in either direction) to ~1e-3 in the losses after a few steps.
+Real MNIST images, a few steps, one CPU thread."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from imbench.errors import TrainingError
+from imbench.methods.generative import acgan, cgan, cvae
+from imbench.methods.generative.acgan import ACGANSampler
+from imbench.methods.generative.bagan import BAGANSampler
+from imbench.methods.generative.base import GenerativeOversampler
+from imbench.methods.generative.cgan import CGANSampler
+from imbench.methods.generative.cvae import CVAESampler
+from imbench.methods.generative.stepped import fit_generators_batched, fit_resample_many
+from tests.test_generative_fajardo import COUNTS, mnist_small  # noqa: F401 - fixture
+
+METHODS = {"CGAN": CGANSampler, "ACGAN": ACGANSampler, "CVAE": CVAESampler}
+SEEDS = (11, 12, 13)
+KW = dict(epochs=2, batch_size=32, device="cpu", max_batches_per_epoch=3)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def _pattern(shape) -> torch.Tensor:
+    """A fixed noise pattern that depends on the last two dimensions only (the same for every member)."""
+    rows, cols = shape[-2], shape[-1]
+    base = torch.sin(torch.arange(rows * cols, dtype=torch.float32) * 0.37).view(rows, cols)
+    return base.expand(tuple(shape)).clone()
+
+
+@pytest.fixture
+def float64_fixed_noise(monkeypatch):
+    """Networks, data and noise in float64; training noise = one fixed pattern."""
+    def uniform(shape, device, gen=None):
+        if gen is not None:  # sampling after training: the member's own generator, as usual
+            return torch.rand(shape, generator=gen).mul_(2).sub_(1).to(device)
+        return _pattern(shape).to(device, torch.float64)
+
+    real_prepare = GenerativeOversampler._prepare
+
+    def prepare64(self, X, y):
+        prep = real_prepare(self, X, y)
+        prep.train_x = prep.train_x.double()
+        return prep
+
+    monkeypatch.setattr(cgan, "uniform_noise", uniform)
+    monkeypatch.setattr(acgan, "uniform_noise", uniform)
+    monkeypatch.setattr(cvae.torch, "randn_like", lambda t: _pattern(t.shape).to(t.device, t.dtype))
+    monkeypatch.setattr(GenerativeOversampler, "_prepare", prepare64)
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def _draws(X, y, n):
+    """n different training sets of one size (as a block's skewed draws): a different subset each time."""
+    rng = np.random.default_rng(1)
+    out = []
+    for _ in range(n):
+        idx = np.concatenate([rng.choice(np.flatnonzero(y == c), k - 2, replace=False) for c, k in COUNTS.items()])
+        out.append((X[idx], y[idx]))
+    return out
+
+
+@pytest.mark.parametrize("name,r_first", [("CGAN", False), ("CGAN", True), ("ACGAN", False), ("CVAE", True)])
+def test_batched_members_match_sequential_training(name, r_first, mnist_small, float64_fixed_noise):
+    seeds = SEEDS[:2]
+    data = _draws(*mnist_small, len(seeds))
+    kw = dict(KW, random_oversample_first=r_first, max_batches_per_epoch=2)
+    seq = []
+    for s, (X, y) in zip(seeds, data):
+        sampler = METHODS[name](random_state=s, **kw)
+        seq.append((sampler, sampler.fit_resample(X, y)))
+    batched = [METHODS[name](random_state=s, **kw) for s in seeds]
+    outs = fit_resample_many(batched, data)
+    for (ref_sampler, (X_ref, y_ref)), sampler, out in zip(seq, batched, outs):
+        assert isinstance(out, tuple), out
+        X_res, y_res = out
+        np.testing.assert_array_equal(y_res, y_ref)
+        n = len(ref_sampler.classes_)
+        assert sampler.group_size_ == len(seeds) and sampler.fit_info()["group_size"] == len(seeds)
+        assert len(sampler.history_) == KW["epochs"]
+        for h_ref, h in zip(ref_sampler.history_, sampler.history_):
+            for k in h_ref:
+                assert h[k] == pytest.approx(h_ref[k], rel=1e-9), (k, h, h_ref)
+        gen_ref = ref_sampler.decoder_ if name == "CVAE" else ref_sampler.generator_
+        gen = sampler.decoder_ if name == "CVAE" else sampler.generator_
+        for (k, p_ref), p in zip(gen_ref.state_dict().items(), gen.state_dict().values()):
+            assert p.dtype == p_ref.dtype and (p.dtype != torch.float32), k
+            torch.testing.assert_close(p, p_ref, atol=1e-7, rtol=1e-7, msg=f"{name} {k}")
+        if name == "CVAE":  # Bernoulli pixels: compare the decoder's means for fixed codes as well
+            z = torch.randn(8, sampler.noise_dim, generator=torch.Generator().manual_seed(0))
+            onehot = cgan.class_onehot(n - 1, 8, n, torch.device("cpu")).double()
+            with torch.no_grad():
+                torch.testing.assert_close(gen(z, onehot), gen_ref(z, onehot), atol=1e-7, rtol=1e-7)
+        np.testing.assert_allclose(X_res, X_ref, atol=1e-6)
+    # and the members really are different generators (their own data and seeds)
+    a, b = (s.decoder_ if name == "CVAE" else s.generator_ for s in batched[:2])
+    assert not torch.allclose(next(a.parameters()), next(b.parameters()))
+
+
+def test_groups_split_by_training_size_hyperparameters_and_kind(mnist_small):
+    (X1, y1), (X2, y2) = _draws(*mnist_small, 2)
+    kw = dict(KW, epochs=1, max_batches_per_epoch=1)
+    samplers = [CGANSampler(random_state=1, **kw), CGANSampler(random_state=2, **kw),
+                CGANSampler(random_state=3, **kw),                       # smaller set: alone
+                CGANSampler(random_state=4, **dict(kw, lr_source="code")),  # other learning rates: alone
+                CVAESampler(random_state=5, **kw),                        # other architecture: alone
+                BAGANSampler(random_state=6, epochs=1, ae_epochs=1, batch_size=32, device="cpu",
+                             max_batches_per_epoch=1)]                    # not a stepped generator
+    data = [(X1, y1), (X2, y2), (X1[:-3], y1[:-3]), (X1, y1), (X1, y1), (X1, y1)]
+    outs = fit_resample_many(samplers, data)
+    assert all(isinstance(o, tuple) for o in outs), outs
+    assert [s.group_size_ for s in samplers] == [2, 2, 1, 1, 1, 1]
+    assert [s.fit_info()["group_size"] for s in samplers] == [2, 2, 1, 1, 1, 1]
+    # batch=False: every one alone
+    samplers = [CGANSampler(random_state=s, **kw) for s in (1, 2)]
+    fit_resample_many(samplers, [(X1, y1), (X2, y2)], batch=False)
+    assert [s.group_size_ for s in samplers] == [1, 1]
+
+
+def test_a_diverging_member_is_reported_alone(mnist_small):
+    data = _draws(*mnist_small, 3)
+    samplers = [CGANSampler(random_state=s, **KW) for s in SEEDS]
+    preps = [s._prepare(X, y) for s, (X, y) in zip(samplers, data)]
+    preps[1].train_x.fill_(float("nan"))  # one member's data is corrupt (past input validation)
+    errors = fit_generators_batched(samplers, preps)
+    assert errors[0] is None and errors[2] is None
+    assert "CGAN training diverged" in errors[1] and "epoch 1" in errors[1] and f"seed {SEEDS[1]}" in errors[1]
+    for i in (0, 2):  # the others trained, with finite weights, and can sample
+        assert all(torch.isfinite(p).all() for p in samplers[i].generator_.parameters())
+        X_res, _ = samplers[i]._complete(preps[i])
+        assert np.isfinite(X_res).all()
+    assert not hasattr(samplers[1], "generator_")
+
+
+def test_fit_resample_many_returns_the_error_of_the_failed_member_only(mnist_small, monkeypatch):
+    data = _draws(*mnist_small, 2)
+    samplers = [CGANSampler(random_state=s, **KW) for s in SEEDS[:2]]
+    real_prepare = CGANSampler._prepare
+
+    def corrupt_second(self, X, y):
+        prep = real_prepare(self, X, y)
+        if self.random_state == SEEDS[1]:
+            prep.train_x.fill_(float("inf"))
+        return prep
+
+    monkeypatch.setattr(CGANSampler, "_prepare", corrupt_second)
+    outs = fit_resample_many(samplers, data)
+    assert isinstance(outs[0], tuple)
+    assert isinstance(outs[1], TrainingError) and f"seed {SEEDS[1]}" in str(outs[1])
