@@ -25,6 +25,7 @@ training step as a CUDA graph on GPUs).
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import nn
@@ -240,8 +241,15 @@ class GraphedStep:
             return
         self.static_idx.copy_(idx)
         if self.graph is None:
-            self.graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(self.graph):
-                self.step(self.static_idx)
+            graph = torch.cuda.CUDAGraph()
+            try:
+                with torch.cuda.graph(graph):
+                    self.step(self.static_idx)
+            except RuntimeError as e:  # an op that cannot be captured: the same step, eagerly, from now on
+                warnings.warn(f"CUDA graph capture of the training step failed ({e}); training goes on without it")
+                self.enabled = False
+                self.step(idx)
+                return
+            self.graph = graph
         self.graph.replay()
         self.done += 1
