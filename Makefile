@@ -2,12 +2,15 @@
 PY ?= python3
 PROFILE ?= quick
 OUT ?= outputs
+RESULTS ?= results
+# Extra Hydra overrides for the runs of a table target, e.g. ARGS="hydra.sweeper.params.method=none,smote"
+ARGS ?=
 TORCH_SPEC ?= torch==2.13.0
 # A local copy of the image sets in torchvision's layout, used before any download when present.
 MIRROR ?= $(wildcard ../shared/datasets)
 FETCH = $(PY) -m imbench.data fetch $(if $(MIRROR),--mirror $(MIRROR))
-RUN = $(PY) -m imbench -m profile=$(PROFILE) out_dir=$(OUT)
-TABLE = $(PY) -m imbench.tables --profile $(PROFILE) --out-dir $(OUT)
+RUN = $(PY) -m imbench -m profile=$(PROFILE) out_dir=$(OUT) $(ARGS)
+TABLE = $(PY) -m imbench.tables --profile $(PROFILE) --out-dir $(OUT) --results-dir $(RESULTS)
 
 .PHONY: install data data-fmnist test test-all run benchmark \
 	table-imsic-1 table-fajardo-1 table-fajardo-2 table-fajardo-3 table-fajardo-4 table-fajardo-5 table-fajardo-6 table-fajardo-7 table-fajardo-8 table-fajardo-9 \

@@ -3,7 +3,10 @@
 #   scripts/gpu_fajardo.sh EXPERIMENT SKEW SECONDS OUT_DIR [METHODS]
 # Draw by draw (folds=1, 2, ...): the methods of a draw run JOBS at a time (default 2: on 2026-11-24, ten
 # processes sharing one H100 ran each generator ~7x slower than alone, so little is gained beyond 2).
-# A run cut off by the deadline is not marked done (and not reported). PROFILE picks the profile
+# DRAWS_AT_ONCE=5 runs all five draws of a method in one process instead, so that batch_runs (auto = on
+# CUDA) trains its generators -- every draw and, with PROFILE=paper, both halves of every draw's weight
+# search -- as vmap groups (imbench/methods/generative/stepped.py); nothing of a method is written before
+# its group has trained. A run cut off by the deadline is not marked done (and not reported). PROFILE picks the profile
 # (default paper). Needs the data under $IMBENCH_DATA, hydra/omegaconf/imblearn importable, and the FID
 # weights in $IMBENCH_FID_WEIGHTS (else FID is off for this session, and the log says so).
 set -u
@@ -22,7 +25,8 @@ run_one() {  # METHOD DRAWS
     folds="$2" fid.enabled=$fid progress=false out_dir="$out/runs" >>"$out/logs/$exp-$skew-$1.log" 2>&1
 }
 export -f run_one; export exp skew out fid deadline
-for k in 1 2 3 4 5; do
+step=${DRAWS_AT_ONCE:-1}
+for k in $(seq "$step" "$step" 5) $([ $(( 5 % step )) -ne 0 ] && echo 5); do
   echo "${methods//,/ }" | tr ' ' '\n' | xargs -P "$jobs" -I{} bash -c "run_one {} $k"
   [ $(( deadline - $(date +%s) )) -le 10 ] && break
 done
