@@ -23,19 +23,11 @@ from imbench.methods.generative.base import GenerativeOversampler
 from imbench.methods.generative.cgan import CGANSampler
 from imbench.methods.generative.cvae import CVAESampler
 from imbench.methods.generative.stepped import fit_generators_batched, fit_resample_many
-from tests.test_generative_fajardo import COUNTS, mnist_small  # noqa: F401 - fixture
+from tests.test_generative_fajardo import COUNTS, _one_thread, mnist_small  # noqa: F401 - fixtures (one CPU thread, data)
 
 METHODS = {"CGAN": CGANSampler, "ACGAN": ACGANSampler, "CVAE": CVAESampler}
 SEEDS = (11, 12, 13)
 KW = dict(epochs=2, batch_size=32, device="cpu", max_batches_per_epoch=3)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def _pattern(shape) -> torch.Tensor:
