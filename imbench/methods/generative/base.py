@@ -197,10 +197,11 @@ class GenerativeOversampler:
     def _check_finite(self, epoch: int, **losses: torch.Tensor) -> None:
         for name, v in losses.items():
             if not torch.isfinite(v).all():
-                raise TrainingError(
-                    f"{self.method_name} training diverged: {name} loss is {v.detach().float().cpu().numpy()} "
-                    f"at epoch {epoch + 1} (seed {self.seed_}); lower the learning rate or try another seed"
-                )
+                raise TrainingError(self._divergence_message(epoch, f"{name} loss is {v.detach().float().cpu().numpy()}"))
+
+    def _divergence_message(self, epoch: int, what: str) -> str:
+        return (f"{self.method_name} training diverged: {what} at epoch {epoch + 1} (seed {self.seed_}); "
+                "lower the learning rate or try another seed")
 
     def _log_epoch(self, epoch: int, **losses: float) -> None:
         self.history_.append({"epoch": epoch + 1, **{k: float(v) for k, v in losses.items()}})

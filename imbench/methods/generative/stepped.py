@@ -178,12 +178,6 @@ class SteppedGenerator(GenerativeOversampler):
         self._adopt({k: m.eval() for k, m in nets.items()})
 
 
-def _divergence_message(sampler: GenerativeOversampler, epoch: int, losses: dict[str, float]) -> str:
-    bad = ", ".join(f"{k} loss is {v}" for k, v in losses.items() if not math.isfinite(v))
-    return (f"{sampler.method_name} training diverged: {bad} at epoch {epoch + 1} (seed {sampler.seed_}); "
-            "lower the learning rate or try another seed")
-
-
 def fit_generators_batched(samplers: Sequence[SteppedGenerator], preps: Sequence[_Prepared]) -> list[str | None]:
     """Train the generators of ``samplers`` on ``preps`` as one vmap group (see the module docstring).
 
@@ -228,7 +222,8 @@ def fit_generators_batched(samplers: Sequence[SteppedGenerator], preps: Sequence
             if all(math.isfinite(v) for v in losses.values()):
                 s._log_epoch(epoch, **losses)
             else:
-                errors[i] = _divergence_message(s, epoch, losses)
+                bad = ", ".join(f"{k} loss is {v}" for k, v in losses.items() if not math.isfinite(v))
+                errors[i] = s._divergence_message(epoch, bad)
     del run  # the step closure holds the stacked data
     for net in stacked.values():
         net.unstack()
