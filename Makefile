@@ -53,7 +53,6 @@ table-fajardo-8: data-fmnist
 	$(RUN) experiment=fajardo_8
 	$(TABLE) fajardo_8
 
-# Table 9 times SMOTE inside the SMOTE runs of Tables 5-8 (finished runs are reused, not redone).
 # Table 9 times SMOTE inside the SMOTE runs of Tables 5-8 (finished runs are reused, not redone), and
 # tuned SMOTE and a 10-epoch CVAE in runs of its own, on the machine that runs it.
 table-fajardo-9: data data-fmnist

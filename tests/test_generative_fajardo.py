@@ -4,6 +4,8 @@ learning-rate sources and determinism. One or two epochs on ~140 images each, so
 one CPU core in well under a minute."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -16,6 +18,7 @@ from imbench.errors import ConfigError, TrainingError
 from imbench.methods.generative.acgan import ACGANSampler
 from imbench.methods.generative.cgan import CGANSampler
 from imbench.methods.generative.cvae import CVAESampler
+from imbench.methods.generative.networks import GraphedStep
 from tests.conftest import REPO
 
 METHODS = {"CGAN": CGANSampler, "ACGAN": ACGANSampler, "CVAE": CVAESampler}
@@ -169,6 +172,48 @@ def test_cuda_graph_step_trains_like_the_eager_step(name, mnist_small):
         s = METHODS[name](epochs=2, device="cuda", random_state=0, cuda_graphs=graphs)
         X_res, y_res = s.fit_resample(X, y)
         assert np.isfinite(X_res).all() and len(X_res) == 3 * 4 * MAJORITY
+        assert s._extra_info()["cuda_graphs"] is graphs  # what the records say is what ran
         hist[graphs] = np.array([list(h.values())[1:] for h in s.history_])
     # same computation and noise stream; only floating-point non-determinism differs (~1% seen on an H100)
     np.testing.assert_allclose(hist[True], hist[False], rtol=0.05, atol=0.05)
+
+
+def test_graphed_step_falls_back_to_eager_steps_and_records_it(monkeypatch):
+    """A step that cannot be captured runs eagerly from then on, every batch once, and says so."""
+    class Stream:
+        def __init__(self, *args):
+            pass
+
+        def wait_stream(self, other):
+            pass
+
+    def capture_fails(graph):
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    monkeypatch.setattr(torch.cuda, "Stream", Stream)
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda *a: Stream())
+    monkeypatch.setattr(torch.cuda, "stream", lambda s: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", object)
+    monkeypatch.setattr(torch.cuda, "graph", capture_fails)
+    steps = []
+    run = GraphedStep(lambda idx: steps.append(idx.tolist()), torch.device("cuda"), warmup=2)
+    with pytest.warns(UserWarning, match="capture of the training step failed"):
+        for i in range(5):
+            run(torch.tensor([i, i + 1]))
+    assert steps == [[i, i + 1] for i in range(5)]
+    assert not run.captured and not run.enabled and "not permitted" in run.failure
+
+
+def test_records_say_when_graph_capture_fell_back(monkeypatch, mnist_small):
+    import imbench.methods.generative.stepped as stepped
+
+    class FellBack(GraphedStep):
+        def __call__(self, idx):
+            self.failure = "capture refused"
+            self.step(idx)
+
+    monkeypatch.setattr(stepped, "GraphedStep", FellBack)
+    s = CGANSampler(epochs=1, device="cpu", random_state=0)
+    s.fit_resample(*mnist_small)
+    info = s._extra_info()
+    assert info["cuda_graphs"] is False and info["cuda_graphs_failure"] == "capture refused"

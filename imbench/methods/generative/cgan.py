@@ -181,4 +181,4 @@ class CGANSampler(SteppedGenerator):
 
     def _extra_info(self) -> dict:
         return {"lr_source": self.lr_source, "lrs": self._resolve_lrs(), "noise_dim": self.noise_dim,
-                "noise": "U(-1,1)", "sampling": "generator output G(z, y)", "cuda_graphs": self._graphs_used()}
+                "noise": "U(-1,1)", "sampling": "generator output G(z, y)", **self._graphs_info()}

@@ -164,4 +164,4 @@ class CVAESampler(SteppedGenerator):
 
     def _extra_info(self) -> dict:
         return {"lr": float(self.lr), "sampling": self.sampling, "noise_dim": self.noise_dim,
-                "prior": "N(0, I)", "cuda_graphs": self._graphs_used()}
+                "prior": "N(0, I)", **self._graphs_info()}

@@ -212,6 +212,8 @@ class GraphedStep:
     networks at batch 64 are otherwise bound by kernel-launch overhead. The step must only use
     tensors that stay alive (data on the device, modules, optimisers created with
     ``capturable=True``) and the device RNG; batches must all have the same size (drop-last).
+    If the capture fails, every later step runs eagerly and ``failure`` says why; ``captured`` says
+    whether the steps were replayed from a graph.
     """
 
     def __init__(self, step, device: torch.device, enabled: bool = True, warmup: int = 3) -> None:
@@ -220,6 +222,7 @@ class GraphedStep:
         self.warmup = warmup
         self.done = 0
         self.graph: torch.cuda.CUDAGraph | None = None
+        self.failure: str | None = None
         self.static_idx: torch.Tensor | None = None
         self.stream = torch.cuda.Stream(device) if self.enabled else None
 
@@ -247,9 +250,14 @@ class GraphedStep:
                     self.step(self.static_idx)
             except RuntimeError as e:  # an op that cannot be captured: the same step, eagerly, from now on
                 warnings.warn(f"CUDA graph capture of the training step failed ({e}); training goes on without it")
+                self.failure = str(e)
                 self.enabled = False
                 self.step(idx)
                 return
             self.graph = graph
         self.graph.replay()
         self.done += 1
+
+    @property
+    def captured(self) -> bool:
+        return self.graph is not None

@@ -150,16 +150,27 @@ class SteppedGenerator(GenerativeOversampler):
     def _adopt(self, nets: dict[str, nn.Module]) -> None:
         raise NotImplementedError
 
-    def _graphs_used(self) -> bool:
+    def _graphs_wanted(self) -> bool:
         device = getattr(self, "device_", None)
         return bool(self.cuda_graphs and device is not None and device.type == "cuda")
+
+    def _note_graphs(self, run: GraphedStep) -> None:
+        """What the records say about CUDA graphs: whether the steps really replayed one."""
+        self.cuda_graphs_used_ = run.captured
+        self.cuda_graphs_failure_ = run.failure
+
+    def _graphs_info(self) -> dict:
+        info = {"cuda_graphs": bool(getattr(self, "cuda_graphs_used_", False))}
+        if getattr(self, "cuda_graphs_failure_", None):
+            info["cuda_graphs_failure"] = self.cuda_graphs_failure_
+        return info
 
     def _fit_generator(self, X: torch.Tensor, y: torch.Tensor, n_classes: int, gen: torch.Generator) -> None:
         check_fajardo_images(X, self.method_name)
         dev = self.device_
         self._setup(n_classes)
         nets = self._networks(n_classes)
-        graphs = self._graphs_used()
+        graphs = self._graphs_wanted()
         opts = self._optimizers(nets, graphs)
         for m in nets.values():
             m.train()
@@ -174,6 +185,7 @@ class SteppedGenerator(GenerativeOversampler):
                 run(idx)
                 n_batches += 1
             finish_epoch(self, epoch, sums, n_batches, self.loss_names)
+        self._note_graphs(run)
         release_grads(*nets.values())
         self._adopt({k: m.eval() for k, m in nets.items()})
 
@@ -195,7 +207,7 @@ def fit_generators_batched(samplers: Sequence[SteppedGenerator], preps: Sequence
         torch.manual_seed(s.seed_)
         member_nets.append(s._networks(n_classes))
     stacked = {k: StackedModule([m[k] for m in member_nets]) for k in member_nets[0]}
-    graphs = s0._graphs_used()
+    graphs = s0._graphs_wanted()
     opts = s0._optimizers(stacked, graphs)
     X = torch.stack([p.train_x for p in preps])
     Y = torch.stack([p.train_y for p in preps])
@@ -224,6 +236,8 @@ def fit_generators_batched(samplers: Sequence[SteppedGenerator], preps: Sequence
             else:
                 bad = ", ".join(f"{k} loss is {v}" for k, v in losses.items() if not math.isfinite(v))
                 errors[i] = s._divergence_message(epoch, bad)
+    for s in samplers:
+        s._note_graphs(run)
     del run  # the step closure holds the stacked data
     for net in stacked.values():
         net.unstack()
