@@ -158,8 +158,6 @@ def verify_weights(path: str | os.PathLike | None = None) -> tuple[Path, str]:
         raise DataError(f"{p}: sha256 {sha} does not match the expected {WEIGHTS_SHA256} "
                         f"({WHEEL_MEMBER} of {WHEEL_REQ}) and it is not an imbench half copy; "
                         f"remove it and run `{FETCH_COMMAND}`")
-    import torch
-
     try:
         module = _jit_load(str(p), map_location="cpu")
     except Exception as exc:  # noqa: BLE001 - torch raises assorted types for bad archives
