@@ -149,6 +149,73 @@ def weighted_minority_f1(y_true: np.ndarray, pred: np.ndarray, minority: list[in
     return float(f1_score(y_true, pred, labels=minority, average="weighted", zero_division=0))
 
 
+@dataclass
+class WeightSearch:
+    """The candidates of one Fajardo weight search (see :func:`search_synthetic_weight`): the CV folds'
+    oversampled training parts and one untrained classifier per (CV fold, weight), with its seed."""
+    grid: list[float]
+    folds: list[tuple]  # (held-out rows, X_res, y_res, synthetic mask) per CV fold
+    members: list[tuple[int, int]]  # (CV fold, weight index) per candidate
+    clfs: list
+    seeds: list[int]
+    notes: list[str]
+
+    @property
+    def data(self) -> list[tuple]:
+        return [self.folds[f][1:] for f, _ in self.members]
+
+    def result(self, X: np.ndarray, y: np.ndarray, classes: list[int], minority: list[int], device: torch.device,
+               errors: list | None = None, group_size: int | None = None) -> dict:
+        """Score the candidates (fitting them one by one first unless ``errors`` from a batched fit is
+        given) and pick the weight."""
+        grid, notes = self.grid, list(self.notes)
+        scores = np.zeros((len(self.folds), len(grid)))
+        for i, ((f, j), clf) in enumerate(zip(self.members, self.clfs)):
+            ho, X_res, y_res, synth = self.folds[f]
+            try:
+                if errors is None:
+                    clf.fit(X_res, y_res, classes=classes, synthetic=synth, seed=self.seeds[i], device=device)
+                elif errors[i] is not None:
+                    raise TrainingError(errors[i])
+                pred = np.asarray(classes)[clf.predict_proba(X[ho]).argmax(1)]
+            except TrainingError as e:  # a weight whose training diverges is a bad weight: excluded
+                scores[f, j] = -np.inf
+                notes.append(f"fold {f}: weight {grid[j]:g} excluded, its training diverged: {e}")
+                continue
+            scores[f, j] = weighted_minority_f1(y[ho], pred, minority)
+        mean = scores.mean(axis=0)
+        if not np.isfinite(mean).any():
+            raise TrainingError("the synthetic-weight search failed: training diverged for every weight of "
+                                f"classifier.weight_grid; {'; '.join(notes)}")
+        return {"grid": grid, "scores": [float(m) if np.isfinite(m) else None for m in mean],
+                "chosen": grid[int(np.argmax(mean))], "folds": len(self.folds), "notes": notes,
+                "batched": None if errors is None else {"group_size": group_size or len(self.members)}}
+
+
+def weight_search_candidates(cfg: dict, X: np.ndarray, y: np.ndarray, minority: list[int], seed: int,
+                             device: torch.device, oversampled: list | None = None) -> WeightSearch:
+    """Oversample the CV folds' training parts (or take ``oversampled``) and build the candidates."""
+    grid = [float(w) for w in cfg["classifier"]["weight_grid"]]
+    splits = search_splits(cfg, X, y, seed)
+    folds = []
+    for f, (tr, ho, method_cfg, fold_seed, _) in enumerate(splits):
+        if oversampled is None:
+            X_res, y_res, synth, _ = oversample(method_cfg, X[tr], y[tr], minority, fold_seed, device=str(device))
+        elif isinstance(oversampled[f], Exception):
+            raise oversampled[f]
+        else:
+            X_res, y_res, synth = oversampled[f][:3]
+        folds.append((ho, X_res, y_res, synth))
+    members = [(f, j) for f in range(len(splits)) for j in range(len(grid))]
+    clfs = []
+    for f, j in members:
+        clf_cfg = copy.deepcopy(cfg["classifier"])
+        clf_cfg["synthetic_weight"] = grid[j]
+        clfs.append(instantiate(clf_cfg, _convert_="all"))
+    return WeightSearch(grid, folds, members, clfs, [seed + 100 * f + j for f, j in members],
+                        [note for *_, note in splits if note])
+
+
 def search_synthetic_weight(cfg: dict, X: np.ndarray, y: np.ndarray, classes: list[int], minority: list[int],
                             seed: int, device: torch.device, batch: bool = False,
                             oversampled: list | None = None) -> dict:
@@ -159,50 +226,9 @@ def search_synthetic_weight(cfg: dict, X: np.ndarray, y: np.ndarray, classes: li
     training diverges is excluded (noted in ``notes``); if every candidate diverges it is an error.
     ``oversampled``: the folds' oversampling already done (:func:`oversample_many` over the tasks of
     :func:`search_splits`), one result or exception per fold."""
-    grid = [float(w) for w in cfg["classifier"]["weight_grid"]]
-    splits = search_splits(cfg, X, y, seed)
-    k = len(splits)
-    scores = np.zeros((k, len(grid)))
-    notes = [note for *_, note in splits if note]
-    folds = []  # (held-out rows, X_res, y_res, synthetic mask) per CV fold
-    for f, (tr, ho, method_cfg, fold_seed, _) in enumerate(splits):
-        if oversampled is None:
-            X_res, y_res, synth, _ = oversample(method_cfg, X[tr], y[tr], minority, fold_seed, device=str(device))
-        elif isinstance(oversampled[f], Exception):
-            raise oversampled[f]
-        else:
-            X_res, y_res, synth = oversampled[f][:3]
-        folds.append((ho, X_res, y_res, synth))
-    members = [(f, j) for f in range(k) for j in range(len(grid))]
-    clfs = []
-    for f, j in members:
-        clf_cfg = copy.deepcopy(cfg["classifier"])
-        clf_cfg["synthetic_weight"] = grid[j]
-        clfs.append(instantiate(clf_cfg, _convert_="all"))
-    seeds = [seed + 100 * f + j for f, j in members]
-    errors: list = [None] * len(members)
-    if batch:  # every candidate of every CV fold in one group
-        errors = fit_batched(clfs, [folds[f][1:] for f, _ in members], classes=classes, seeds=seeds, device=device)
-    for i, ((f, j), clf) in enumerate(zip(members, clfs)):
-        ho, X_res, y_res, synth = folds[f]
-        try:
-            if not batch:
-                clf.fit(X_res, y_res, classes=classes, synthetic=synth, seed=seeds[i], device=device)
-            elif errors[i] is not None:
-                raise TrainingError(errors[i])
-            pred = np.asarray(classes)[clf.predict_proba(X[ho]).argmax(1)]
-        except TrainingError as e:  # a weight whose training diverges is a bad weight: excluded
-            scores[f, j] = -np.inf
-            notes.append(f"fold {f}: weight {grid[j]:g} excluded, its training diverged: {e}")
-            continue
-        scores[f, j] = weighted_minority_f1(y[ho], pred, minority)
-    mean = scores.mean(axis=0)
-    if not np.isfinite(mean).any():
-        raise TrainingError("the synthetic-weight search failed: training diverged for every weight of "
-                            f"classifier.weight_grid; {'; '.join(notes)}")
-    return {"grid": grid, "scores": [float(m) if np.isfinite(m) else None for m in mean],
-            "chosen": grid[int(np.argmax(mean))], "folds": k, "notes": notes,
-            "batched": {"group_size": len(members)} if batch else None}
+    ws = weight_search_candidates(cfg, X, y, minority, seed, device, oversampled)
+    errors = fit_batched(ws.clfs, ws.data, classes=classes, seeds=ws.seeds, device=device) if batch else None
+    return ws.result(X, y, classes, minority, device, errors)
 
 
 def _preprocess(cfg: dict, ds: Dataset, X_tr, X_other: list):
@@ -313,8 +339,34 @@ def _oversample_folds_together(eff: dict, fold_data: dict[int, tuple], searching
     return out
 
 
+@dataclass
+class _FoldWork:
+    """One fold between its oversampling and its records."""
+    fold: Fold
+    dirs: list[Path]
+    todo: list[int]
+    data: tuple  # _fold_data
+    X_res: np.ndarray
+    y_res: np.ndarray
+    synth: np.ndarray
+    t_os: float
+    fit_info: dict
+    fid: Any
+    search_os: list | None
+    search: dict | None = None
+    clf_cfg: dict = field(default_factory=dict)
+    seeds: dict[int, int] = field(default_factory=dict)
+    group: list | None = None  # the repeats' classifiers when trained in a batched group
+    t_group: float = 0.0  # seconds of that group's training per member
+    group_s: float = 0.0  # ... and in all
+
+
 def run_job(cfg: dict, log=print) -> JobSummary:
-    """Run every fold × repeat of a composed (plain-dict, resolved) config; skip finished runs."""
+    """Run every fold × repeat of a composed (plain-dict, resolved) config; skip finished runs.
+
+    Fold by fold; with classifier batching (``batch_runs``) and several folds to run, the folds are
+    prepared first (oversampling, FID), then every fold's weight-search candidates train as one group
+    and every fold's repeats as another, and then the runs are written."""
     validate(cfg)
     t_job = time.perf_counter()
     eff = apply_profile(cfg)
@@ -344,25 +396,21 @@ def run_job(cfg: dict, log=print) -> JobSummary:
     if use_generator_batching(cfg, eff["method"], len(pending) * (1 + searching), device):
         fold_data = {f.index: _fold_data(eff, ds, f, holdout, skew) for f in pending}
         pre = _oversample_folds_together(eff, fold_data, searching, device, log)
-    for fold, dirs, todo in plan:
-        for r, d in enumerate(dirs):
-            if r not in todo:
-                summary.records.append(load_record(d))
-                summary.paths.append(str(d / "result.json"))
-                summary.resumed += 1
-                bar.update(1)
-        if not todo:
-            continue
+    n_todo = sum(len(todo) for _, _, todo in plan)
+    folds_together = len(pending) > 1 and use_batching(cfg, eff["classifier"], n_todo, device)
+
+    def prepare(fold: Fold, dirs: list[Path], todo: list[int]) -> _FoldWork | None:
+        """The fold's data, oversampling and FID; None (and its runs in ``failures``) if its generator failed."""
         fd = fold_data.pop(fold.index, None) or _fold_data(eff, ds, fold, holdout, skew)
-        X_tr, y_tr, X_te, y_te, val, counts_before, minority, os_seed = fd
+        X_tr, y_tr, X_te, y_te, _, _, minority, os_seed = fd
         fit_info: dict = {}
         if fold.index in pre:  # this fold's generators were trained in a batched group with the other folds'
             main, search_os = pre.pop(fold.index)
             if isinstance(main, Exception) or any(isinstance(o, Exception) for o in search_os or []):
                 err = main if isinstance(main, Exception) else next(o for o in search_os if isinstance(o, Exception))
-                failures += [f"run {dirs[r].name} (fold {fold.index}, repeat {r}): {err}" for r in todo]
+                failures.extend(f"run {dirs[r].name} (fold {fold.index}, repeat {r}): {err}" for r in todo)
                 bar.update(len(todo))
-                continue
+                return None
             X_res, y_res, synth, t_os, info = main
             fit_info.update(info)
         else:
@@ -370,27 +418,60 @@ def run_job(cfg: dict, log=print) -> JobSummary:
             X_res, y_res, synth, t_os = oversample(eff["method"], X_tr, y_tr, minority, os_seed, device=str(device),
                                                    info=fit_info)
         fid = measure_fid(eff.get("fid"), desc["data"], X_res, y_res, synth, X_te, y_te, minority, str(device), os_seed)
-        search = None
         clf_cfg = copy.deepcopy(eff["classifier"])
-        if clf_cfg.get("weight_grid") and synth.any():
-            search = search_synthetic_weight(eff, X_tr, y_tr, classes, minority, os_seed, device,
-                                             batch=use_batching(cfg, clf_cfg, len(clf_cfg["weight_grid"]), device),
-                                             oversampled=search_os)
-            clf_cfg["synthetic_weight"] = search["chosen"]
         clf_cfg.pop("weight_grid", None)
         clf_cfg.pop("weight_search_folds", None)
         seeds = {r: int(fold_rng(eff["seed"], fold.index, 4 + r).integers(2**31 - 1)) for r in todo}
-        group, t_group = None, 0.0
-        if use_batching(cfg, clf_cfg, len(todo), device):  # the repeats differ only by classifier seed: one group
-            t0 = time.perf_counter()
-            group = [instantiate(clf_cfg, _convert_="all") for _ in todo]
-            fit_batched(group, [(X_res, y_res, synth)], classes=classes, seeds=[seeds[r] for r in todo], device=device)
-            t_group = time.perf_counter() - t0
+        return _FoldWork(fold, dirs, todo, fd, X_res, y_res, synth, t_os, fit_info, fid, search_os,
+                         clf_cfg=clf_cfg, seeds=seeds)
+
+    def search_weights(works: list[_FoldWork]) -> None:
+        """Each fold's synthetic-weight search (when it has a grid and synthetic samples); the chosen
+        weight goes into the fold's classifier config. With ``folds_together`` one batched group."""
+        works = [w for w in works if searching and w.synth.any()]
+        if not works:
+            return
+        grid_n = len(eff["classifier"]["weight_grid"])
+        if folds_together:
+            cands = [weight_search_candidates(eff, w.data[0], w.data[1], w.data[6], w.data[7], device, w.search_os)
+                     for w in works]
+            clfs = [c for ws in cands for c in ws.clfs]
+            errors = fit_batched(clfs, [d for ws in cands for d in ws.data], classes=classes,
+                                 seeds=[s for ws in cands for s in ws.seeds], device=device)
+            for w, ws in zip(works, cands):
+                errs, errors = errors[:len(ws.clfs)], errors[len(ws.clfs):]
+                w.search = ws.result(w.data[0], w.data[1], classes, w.data[6], device, errs, group_size=len(clfs))
+        else:
+            for w in works:
+                w.search = search_synthetic_weight(eff, w.data[0], w.data[1], classes, w.data[6], w.data[7], device,
+                                                   batch=use_batching(cfg, w.clf_cfg, grid_n, device),
+                                                   oversampled=w.search_os)
+        for w in works:
+            w.clf_cfg["synthetic_weight"] = w.search["chosen"]
+
+    def train_repeats(works: list[_FoldWork]) -> None:
+        """The repeats of the folds as one batched group, when batching; else they train when written."""
+        n = sum(len(w.todo) for w in works)
+        if not use_batching(cfg, works[0].clf_cfg, n, device):
+            return
+        t0 = time.perf_counter()
+        for w in works:
+            w.group = [instantiate(w.clf_cfg, _convert_="all") for _ in w.todo]
+        fit_batched([c for w in works for c in w.group], [(w.X_res, w.y_res, w.synth) for w in works for _ in w.todo],
+                    classes=classes, seeds=[w.seeds[r] for w in works for r in w.todo], device=device)
+        total = time.perf_counter() - t0
+        for w in works:
+            w.t_group, w.group_s = total / n, total
+
+    def write_runs(w: _FoldWork) -> None:
+        fold, dirs, todo, fit_info = w.fold, w.dirs, w.todo, w.fit_info
+        X_tr, y_tr, X_te, y_te, val, counts_before, minority, os_seed = w.data
+        X_res, y_res, synth, clf_cfg, group = w.X_res, w.y_res, w.synth, w.clf_cfg, w.group
         for r in todo:
             run_dir = dirs[r]
             prepare_run_dir(run_dir, rerun=bool(cfg.get("rerun")))
             started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-            seed = seeds[r]
+            seed = w.seeds[r]
             t0 = time.perf_counter()
             clf = instantiate(clf_cfg, _convert_="all") if group is None else group[todo.index(r)]
             if group is not None and clf.error is not None:
@@ -408,7 +489,7 @@ def run_job(cfg: dict, log=print) -> JobSummary:
                 clf.fit(X_res, y_res, classes=classes, synthetic=synth, seed=seed, device=device, val=val,
                         val_score=val_score, progress=lambda e, l: (epoch_bar.update(1), epoch_bar.set_postfix(loss=f"{l:.4f}")))
                 epoch_bar.close()
-            t_train = time.perf_counter() - t0 if group is None else t_group / len(todo)
+            t_train = time.perf_counter() - t0 if group is None else w.t_group
             metrics = evaluate(y_te, clf.predict_proba(X_te), classes, minority)
             record = {
                 "experiment": cfg.get("experiment_name"),
@@ -419,14 +500,14 @@ def run_job(cfg: dict, log=print) -> JobSummary:
                            "synthetic": int(synth.sum()), "test": class_counts(y_te)},
                 "seeds": {"base": eff["seed"], "oversampler": os_seed, "classifier": seed},
                 "synthetic_weight": clf.synthetic_weight,
-                "weight_search": search,
+                "weight_search": w.search,
                 "training": {"epochs": clf.result.epochs_run, "steps": clf.result.steps_run,
                              "final_loss": clf.result.final_loss, "best_epoch": clf.result.best_epoch,
                              "precision": clf.result.precision},
                 "oversampler": fit_info or None,
-                "fid": fid,
-                "batched": None if group is None else {"group_size": clf.group_size, "group_train_s": t_group},
-                "timing": {"oversample_s": t_os, "train_s": t_train},
+                "fid": w.fid,
+                "batched": None if group is None else {"group_size": clf.group_size, "group_train_s": w.group_s},
+                "timing": {"oversample_s": w.t_os, "train_s": t_train},
                 "config": cfg,
                 "effective": {"folds": eff["folds"], "repeats": eff["repeats"],
                               "schedule": eff["classifier"].get("schedule"), "weight_grid": eff["classifier"].get("weight_grid")},
@@ -444,6 +525,31 @@ def run_job(cfg: dict, log=print) -> JobSummary:
             summary.paths.append(str(path))
             summary.new += 1
             bar.update(1)
+
+    waiting: list[_FoldWork] = []  # folds prepared, to train together
+    for fold, dirs, todo in plan:
+        for r, d in enumerate(dirs):
+            if r not in todo:
+                summary.records.append(load_record(d))
+                summary.paths.append(str(d / "result.json"))
+                summary.resumed += 1
+                bar.update(1)
+        if not todo:
+            continue
+        w = prepare(fold, dirs, todo)
+        if w is None:
+            continue
+        if folds_together:
+            waiting.append(w)
+            continue
+        search_weights([w])
+        train_repeats([w])
+        write_runs(w)
+    if waiting:
+        search_weights(waiting)
+        train_repeats(waiting)
+        for w in waiting:
+            write_runs(w)
     bar.close()
     summary.wall_s = time.perf_counter() - t_job
     if failures:

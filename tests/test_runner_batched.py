@@ -181,3 +181,49 @@ def test_a_diverging_generator_fails_only_its_draws_runs(mnist_root, tmp_path, m
     monkeypatch.setattr(CGANSampler, "_prepare", real_prepare)
     redo = run_job(cfg)
     assert (redo.new, redo.resumed) == (1, 1)
+
+
+# ----- the classifiers of several folds as one group --------------------------------------------------
+FOLDS2 = [*[o for o in TINY if o != "folds=1"], "folds=2", "repeats=2", "profile.max_repeats=2",
+          "profile.weight_search=true", "classifier.weight_grid=[1.0,4.0]"]
+
+
+def test_folds_train_together_and_match_fold_by_fold(mnist_root, tmp_path):
+    out_b, out_s = tmp_path / "batched", tmp_path / "sequential"
+    sb = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_b}", "batch_runs=true", *FOLDS2]))
+    ss = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_s}", "batch_runs=false", *FOLDS2]))
+    rb, rs = _records(out_b), _records(out_s)
+    assert sb.new == ss.new == 4 and set(rb) == set(rs)
+    assert {r["job"]["fold"] for r in rb.values()} == {0, 1}
+    for run_id, b in rb.items():
+        s = rs[run_id]
+        assert b["batched"]["group_size"] == 4  # 2 folds x 2 repeats
+        assert b["weight_search"]["batched"] == {"group_size": 8}  # 2 folds x 2 CV folds x 2 weights
+        assert s["batched"] is None and s["weight_search"]["batched"] is None
+        assert b["seeds"] == s["seeds"] and b["counts"] == s["counts"]
+        assert b["weight_search"]["scores"] == pytest.approx(s["weight_search"]["scores"], abs=0.02)
+        if b["synthetic_weight"] == s["synthetic_weight"]:
+            assert b["metrics"]["acsa"] == pytest.approx(s["metrics"]["acsa"], abs=2e-3)
+    # resume: one run of fold 1 redone, alone
+    victim = next(k for k, r in rb.items() if r["job"]["fold"] == 1)
+    (out_b / victim / "done").unlink()
+    redo = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_b}", "batch_runs=true", *FOLDS2]))
+    assert (redo.new, redo.resumed) == (1, 3)
+    assert _records(out_b)[victim]["batched"]["group_size"] == 1
+
+
+def test_a_diverging_member_of_a_fold_group_fails_only_its_run(mnist_root, tmp_path, monkeypatch):
+    real = downstream.train_models_batched
+
+    def poison_last(make_model, datasets, schedule, seeds, **kw):  # the last member: fold 1, repeat 1
+        datasets = list(datasets)
+        if len(datasets) == 4:  # the repeats' group, not the weight search's
+            X, y, w = datasets[3]
+            datasets[3] = (X, y, torch.full((len(y),), float("nan"), device=X.device))
+        return real(make_model, datasets, schedule, seeds, **kw)
+
+    monkeypatch.setattr(downstream, "train_models_batched", poison_last)
+    cfg = compose_plain([f"data.root={mnist_root}", f"out_dir={tmp_path}", "batch_runs=true", *FOLDS2])
+    with pytest.raises(TrainingError, match=r"1 run\(s\) failed.*\(fold 1, repeat 1"):
+        run_job(cfg)
+    assert sorted((r["job"]["fold"], r["job"]["repeat"]) for r in _records(tmp_path).values()) == [(0, 0), (0, 1), (1, 0)]
