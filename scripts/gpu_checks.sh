@@ -3,7 +3,8 @@
 #   1. the CUDA-only tests (batched classifiers and generators, CUDA graphs, bf16, TorchSMOTE on CUDA);
 #   2. benchmarks/run.py --device cuda (MLP / CNN models per minute, batched vs sequential; SMOTE);
 #   3. benchmarks/generators.py --device cuda --group 15 (generator groups vs one at a time);
-#   4. one quick-profile Fajardo job through the runner, whose two draws' CGANs train as one group.
+#   4. one quick-profile Fajardo job through the runner, whose two draws' CGANs train as one group;
+#   5. benchmarks/bf16_check.py: 16 MLP seeds with bf16 autocast vs 16 in float32 on one Fajardo draw.
 # Each part has its own time limit, so one that hangs leaves the others their time. Writes logs and the
 # benchmark JSON files into $OUT (default ./gpu-out), and a summary line per part into $OUT/checks.log.
 # Run on the device machine as
@@ -20,11 +21,12 @@ part() {  # NAME SECONDS COMMAND...
   timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
   echo "$name: exit $? after $(( $(date +%s) - t0 )) s (limit $limit s)" >>"$OUT/checks.log"
 }
-part tests 150 python3 -m pytest -q -p no:cacheprovider -k cuda tests/
-part benchmark 230 python3 benchmarks/run.py --device cuda --budget-s 200 --out "$OUT" --commit "${IMBENCH_GIT_COMMIT:-}"
-part generators 100 python3 benchmarks/generators.py --device cuda --steps 100 --group 15 --out "$OUT"
-part runner 80 python3 -m imbench experiment=fajardo_5 profile=quick method=cgan skew=fajardo_m3 fid.enabled=false \
+part tests 120 python3 -m pytest -q -p no:cacheprovider -k cuda tests/
+part benchmark 200 python3 benchmarks/run.py --device cuda --budget-s 170 --out "$OUT" --commit "${IMBENCH_GIT_COMMIT:-}"
+part generators 80 python3 benchmarks/generators.py --device cuda --steps 100 --group 15 --out "$OUT"
+part runner 70 python3 -m imbench experiment=fajardo_5 profile=quick method=cgan skew=fajardo_m3 fid.enabled=false \
   progress=false out_dir=/tmp/gpu-checks-runs
+part bf16 100 python3 benchmarks/bf16_check.py --device cuda --seeds 16 --out "$OUT"
 python3 - >>"$OUT/checks.log" 2>&1 <<'PY'
 import glob, json
 for p in sorted(glob.glob("/tmp/gpu-checks-runs/*/result.json")):
