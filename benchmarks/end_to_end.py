@@ -37,7 +37,8 @@ from imbench import provenance  # noqa: E402
 def summarise(runs_dir: Path) -> dict:
     """Per (method, block): finished runs, seconds oversampling and training, batched group sizes."""
     cells: dict = collections.defaultdict(lambda: {"runs": 0, "oversample_s": 0.0, "fid_s": 0.0, "train_s": 0.0,
-                                                   "generator_group_sizes": set(), "classifier_group_sizes": set()})
+                                                   "generator_group_sizes": set(), "classifier_group_sizes": set(),
+                                                   "search_group_sizes": set()})
     device = None
     for done in sorted(runs_dir.glob("*/done")):
         rec = json.loads((done.parent / "result.json").read_text())
@@ -52,6 +53,8 @@ def summarise(runs_dir: Path) -> dict:
             c["generator_group_sizes"].add(rec["oversampler"]["group_size"])
         if rec.get("batched"):
             c["classifier_group_sizes"].add(rec["batched"]["group_size"])
+        if (rec.get("weight_search") or {}).get("batched"):
+            c["search_group_sizes"].add(rec["weight_search"]["batched"]["group_size"])
         device = rec["hardware"].get("device", device)
     rows = [{"method": m, "skew": s, "data": d, "ir": ir, **{k: sorted(v) if isinstance(v, set) else v
                                                               for k, v in c.items()}}
@@ -81,10 +84,10 @@ def main(argv: list[str] | None = None) -> dict:
     summary = summarise(work / "runs")
     print(f"\n{a.target} PROFILE={a.profile} {a.args}: exit {proc.returncode}, {wall:.1f} s wall")
     print(f"  {'method':12s} {'block':12s} {'runs':>4s} {'oversample s':>12s} {'FID s':>7s} {'train s':>9s}  "
-          "groups (generator / classifier)")
+          "groups (generator / classifier / weight search)")
     for r in summary["rows"]:
         print(f"  {r['method']:12s} {r['skew']:12s} {r['runs']:4d} {r['oversample_s']:12.1f} {r['fid_s']:7.1f} {r['train_s']:9.1f}  "
-              f"{r['generator_group_sizes'] or '-'} / {r['classifier_group_sizes'] or '-'}")
+              f"{r['generator_group_sizes'] or '-'} / {r['classifier_group_sizes'] or '-'} / {r['search_group_sizes'] or '-'}")
     if proc.returncode:
         print("  make failed; the last lines of its log:\n" + "\n".join(proc.stdout.splitlines()[-15:]))
     result = {"command": " ".join(sys.argv), "make": cmd, "exit": proc.returncode, "wall_s": wall,
