@@ -233,3 +233,31 @@ def test_cuda_bf16_autocast_runs_and_stays_close() -> None:
             out[amp] = [float((mm(X).argmax(1) == y).float().mean()) for mm in (m, *res.models)]
     assert all(acc > 0.85 for acc in out["bf16"] + out["none"])
     assert max(abs(a - b) for a, b in zip(out["bf16"], out["none"])) < 0.05
+
+
+def test_cpu_dropout_keeps_units_with_probability_1_minus_p() -> None:
+    from imbench.classifiers.models import ConvNet, Dropout
+
+    d = Dropout(0.2)
+    x = torch.ones(200_000)
+    torch.manual_seed(0)
+    out = d(x)
+    kept = out != 0
+    assert abs(float(kept.float().mean()) - 0.8) < 0.005
+    assert torch.allclose(out[kept], torch.full_like(out[kept], 1.25))
+    torch.manual_seed(0)
+    assert torch.equal(d(x), out)  # the global seed fixes the mask, as for torch's dropout
+    assert torch.equal(Dropout(1.0)(x), torch.zeros_like(x)) and torch.equal(Dropout(0.0)(x), x)
+    d.eval()
+    assert torch.equal(d(x), x)
+    assert sum(isinstance(m, Dropout) for m in MLP(12, 3, hidden=(16, 16), dropout=0.2).modules()) == 2
+    assert sum(isinstance(m, Dropout) for m in ConvNet(1, 32, 10).modules()) == 1
+
+
+def test_batched_members_draw_their_own_dropout_masks() -> None:
+    X, y = _data()
+    sched = Schedule(steps=5, batch_size=32, optimizer="adam", lr=1e-2)
+    same = train_models_batched(_make(dropout=0.0), [(X, y, None)], sched, [3, 3])
+    assert _max_diff(same.models[0], same.models[1]) == 0.0  # one seed: one initialisation and data order
+    res = train_models_batched(_make(dropout=0.3), [(X, y, None)], sched, [3, 3])
+    assert _max_diff(res.models[0], res.models[1]) > 1e-4  # ... but other dropout masks

@@ -113,6 +113,8 @@ class _StackedOptimizer:
             bc2_sqrt = (1 - b2 ** t).sqrt()
         else:
             lr_act = s.lr * act
+        # CPU: the flags can be read for free; when every member is active no gradient needs masking
+        masking = not (self.per_member and bool(active.all()))
         for i, (P, G) in enumerate(zip(self.params, grads)):
             if G.stride() != P.stride():  # optimiser arithmetic in one memory layout
                 G = torch.empty_like(P).copy_(G)
@@ -126,7 +128,8 @@ class _StackedOptimizer:
                 p, g, mask = P[j], G[j], mask_all[j]
                 if s.weight_decay:
                     g = g.add(p, alpha=s.weight_decay)
-                g = g.masked_fill_(~mask, 0.0)  # inactive members: no gradient (NaN included)
+                if masking:
+                    g = g.masked_fill_(~mask, 0.0)  # inactive members: no gradient (NaN included)
                 if s.optimizer == "adam":
                     m, v = self.state1[i][j], self.state2[i][j]
                     m.lerp_(g, 1 - b1)
