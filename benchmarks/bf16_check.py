@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as dt
-import json
 import socket
 import sys
 from pathlib import Path
@@ -32,7 +31,9 @@ from scipy import stats
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
+import run as bench  # noqa: E402
 from imbench import provenance  # noqa: E402
 from imbench.classifiers.downstream import fit_batched  # noqa: E402
 from imbench.config import apply_profile, skew_spec  # noqa: E402
@@ -114,10 +115,7 @@ def main(argv: list[str] | None = None) -> dict:
               "seeds": seeds, "epochs": clf_cfg["schedule"]["epochs"], "oversample_s": t_os, "arms": arms, "rows": rows,
               "hardware": provenance.hardware(str(device)), "versions": provenance.versions(),
               "git": provenance.git_state(), "host": socket.gethostname()}
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"bf16-{socket.gethostname()}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(result, indent=1, default=str))
+    path = bench.write_result(a.out, "bf16-", result)
     print(f"wrote {path}")
     return result
 

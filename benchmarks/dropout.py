@@ -8,9 +8,6 @@ Prints ms per model and step for each and writes ``<out>/dropout-<host>-<date>-<
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import socket
 import sys
 import time
 from pathlib import Path
@@ -67,10 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"  {name:18s} sequential {seq:6.2f}   batched (N={a.n}) {bat:6.2f}   ratio {seq / bat:.2f}")
     result = {"command": " ".join(sys.argv), "steps": a.steps, "n": a.n, "rows": rows,
               "hardware": provenance.hardware("cpu"), "versions": provenance.versions(), "git": provenance.git_state()}
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"dropout-{socket.gethostname()}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(result, indent=1, default=str))
+    path = bench.write_result(a.out, "dropout-", result)
     print(f"wrote {path}")
     return result
 

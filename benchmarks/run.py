@@ -253,6 +253,15 @@ def bench_smote(devices: list[torch.device], scenarios: dict[str, list[int]], re
     return out
 
 
+def write_result(out_dir: str | Path, prefix: str, result: dict) -> Path:
+    """Write a benchmark's result as ``<out_dir>/<prefix><host>-<date>-<time>.json``; returns the path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{prefix}{socket.gethostname()}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(result, indent=1, default=str))
+    return path
+
+
 def mlp_step_floor(device: torch.device, n: int, batch: int = 128, dims=(784, 512, 512, 10), reps: int = 20) -> dict:
     """What a training step of the Table 14 MLP costs per model at the least, with ``n`` models batched:
     the work no batching removes, timed on this device in its cheapest batched form -- the matrix
@@ -461,10 +470,7 @@ def main(argv: list[str] | None = None) -> dict:
             got = "not measured" if t["measured"] is None else f"{t['measured']:.1f}x"
             print(f"  {t['what']}: {got} (target >= {t['target']}x)")
     result["wall_s"] = time.perf_counter() - budget.t0
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{result['environment']['host']}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(result, indent=1, default=str))
+    path = write_result(args.out, "", result)
     print(f"\ntotal {result['wall_s']:.0f} s; wrote {path}")
     return result
 
