@@ -360,6 +360,22 @@ class _FoldWork:
     t_group: float = 0.0  # seconds of that group's training per member
     group_s: float = 0.0  # ... and in all
 
+    @property
+    def X_tr(self) -> np.ndarray:
+        return self.data[0]
+
+    @property
+    def y_tr(self) -> np.ndarray:
+        return self.data[1]
+
+    @property
+    def minority(self) -> list[int]:
+        return self.data[6]
+
+    @property
+    def os_seed(self) -> int:
+        return self.data[7]
+
 
 def run_job(cfg: dict, log=print) -> JobSummary:
     """Run every fold × repeat of a composed (plain-dict, resolved) config; skip finished runs.
@@ -433,17 +449,17 @@ def run_job(cfg: dict, log=print) -> JobSummary:
             return
         grid_n = len(eff["classifier"]["weight_grid"])
         if folds_together:
-            cands = [weight_search_candidates(eff, w.data[0], w.data[1], w.data[6], w.data[7], device, w.search_os)
+            cands = [weight_search_candidates(eff, w.X_tr, w.y_tr, w.minority, w.os_seed, device, w.search_os)
                      for w in works]
             clfs = [c for ws in cands for c in ws.clfs]
             errors = fit_batched(clfs, [d for ws in cands for d in ws.data], classes=classes,
                                  seeds=[s for ws in cands for s in ws.seeds], device=device)
             for w, ws in zip(works, cands):
                 errs, errors = errors[:len(ws.clfs)], errors[len(ws.clfs):]
-                w.search = ws.result(w.data[0], w.data[1], classes, w.data[6], device, errs, group_size=len(clfs))
+                w.search = ws.result(w.X_tr, w.y_tr, classes, w.minority, device, errs, group_size=len(clfs))
         else:
             for w in works:
-                w.search = search_synthetic_weight(eff, w.data[0], w.data[1], classes, w.data[6], w.data[7], device,
+                w.search = search_synthetic_weight(eff, w.X_tr, w.y_tr, classes, w.minority, w.os_seed, device,
                                                    batch=use_batching(cfg, w.clf_cfg, grid_n, device),
                                                    oversampled=w.search_os)
         for w in works:
