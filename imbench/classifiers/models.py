@@ -21,9 +21,9 @@ class Dropout(nn.Dropout):
     """:class:`torch.nn.Dropout` whose mask, on the CPU, is a uniform draw compared with ``p``.
 
     The same distribution as torch's (each unit kept with probability 1 - p, kept units scaled by
-    1 / (1 - p)) but other draws: torch's CPU Bernoulli sampler is about twice as slow as ``uniform_``,
-    and it took a quarter of a Table 14 MLP training step on 2 CPU cores (3.4 instead of 4.5 ms per
-    step with this mask; ``benchmarks/run.py``). On CUDA it is torch's fused dropout.
+    1 / (1 - p)) but other draws: torch's CPU Bernoulli sampler is slow, and with this mask a Table 14
+    MLP training step on 2 CPU cores took 3.14 instead of 4.04 ms (``benchmarks/dropout.py``,
+    ``benchmarks/results/dropout-vm-20261125-054906.json``). On CUDA it is torch's fused dropout.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
