@@ -9,7 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 from imbench.errors import ImbenchError
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     from imbench.runner import run_job, summary_line
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from imbench.data.skew import SkewSpec
 from imbench.errors import ConfigError
-from imbench.methods.registry import METHODS
+from imbench.devices import DEVICE_PATTERN
+from imbench.methods.registry import DESCRIPTIVE_KEYS, method_class
 
 # Keys that change where or how fast a run executes, not what it computes.
 # ``fid`` adds a measurement of the synthetic samples without changing the classifier's result.
@@ -35,11 +36,8 @@ def validate(cfg: dict) -> None:
     br = cfg.get("batch_runs", "auto")
     _need(br in (True, False, "auto"), f"batch_runs must be auto, true or false, got {br!r}")
     dev = str(cfg["device"])
-    _need(bool(re.fullmatch(r"auto|cpu|cuda(:\d+)?", dev)), f"device must be auto, cpu, cuda or cuda:N, got {dev!r}")
-    name = cfg["method"].get("name")
-    _need(name in METHODS, f"unknown method {name!r}; valid methods: {', '.join(sorted(METHODS))}")
-    _need(cfg["method"].get("kind") == METHODS[name].kind,
-          f"method {name!r} must have kind {METHODS[name].kind!r} in conf/method/{name}.yaml")
+    _need(bool(re.fullmatch(DEVICE_PATTERN, dev)), f"device must be auto, cpu, cuda or cuda:N, got {dev!r}")
+    method_class(cfg["method"])  # names a Method subclass
     skew_spec(cfg)  # validates the scheme and its parameters
 
 
@@ -62,24 +60,27 @@ def _cap(value: Any, cap: Any) -> Any:
     return value if cap is None or value is None else min(value, cap)
 
 
+def classifier_class(clf_cfg: dict) -> type:
+    from hydra.utils import get_object
+
+    try:
+        return get_object(clf_cfg["_target_"])
+    except Exception as e:
+        raise ConfigError(f"classifier {clf_cfg.get('name')!r}: _target_ {clf_cfg.get('_target_')!r} cannot be "
+                          f"imported: {e}") from e
+
+
 def apply_profile(cfg: dict) -> dict:
-    """The config as it will run: the profile's caps on folds, repeats, epochs and steps applied."""
+    """The config as it will run: the profile's caps on folds and repeats, and on the parameters that the
+    method's and the classifier's classes declare (``capped_config``); FID's image count."""
     out = copy.deepcopy(cfg)
     prof = cfg["profile"]
     out["folds"] = _cap(cfg["folds"], prof.get("max_folds"))
     out["repeats"] = _cap(cfg["repeats"], prof.get("max_repeats"))
-    sched = out["classifier"].get("schedule", {})
-    if "epochs" in sched:
-        sched["epochs"] = _cap(sched["epochs"], prof.get("max_epochs"))
-    if sched.get("steps") is not None:
-        sched["steps"] = _cap(sched["steps"], prof.get("max_steps"))
-    if not prof.get("weight_search", True):
-        out["classifier"]["weight_grid"] = None
-    sampler = out["method"].get("sampler") or {}
-    for key, cap in (("epochs", "max_generator_epochs"), ("ae_epochs", "max_generator_epochs"),
-                     ("mlp_epochs", "max_epochs"), ("max_batches_per_epoch", "max_generator_batches")):
-        if isinstance(sampler.get(key), int) or (key == "max_batches_per_epoch" and key in sampler):
-            sampler[key] = _cap(sampler[key], prof.get(cap)) if sampler[key] is not None else prof.get(cap)
+    out["method"] = method_class(out["method"]).capped_config(out["method"], prof)
+    clf_cls = classifier_class(out["classifier"])
+    if hasattr(clf_cls, "capped_config"):
+        out["classifier"] = clf_cls.capped_config(out["classifier"], prof)
     if "fid" in out and prof.get("fid_max_per_class") is not None:
         current = out["fid"].get("max_per_class")
         out["fid"] = {**out["fid"], "max_per_class": prof["fid_max_per_class"] if current is None
@@ -88,9 +89,37 @@ def apply_profile(cfg: dict) -> dict:
 
 
 def identity(cfg: dict) -> dict:
-    """What defines a run's result: the effective config minus where/how it executes."""
+    """What defines a run's result: the effective config minus where/how it executes and the method's
+    label and reference."""
     ident = {k: copy.deepcopy(v) for k, v in cfg.items() if k not in NON_IDENTITY_KEYS}
     ident["data"] = {k: v for k, v in cfg["data"].items() if k != "root"}
+    ident["method"] = {k: v for k, v in ident["method"].items() if k not in DESCRIPTIVE_KEYS}
     if cfg["protocol"]["name"] == "holdout":
         ident.pop("folds", None)  # holdout folds are independent draws: fold f is the same for any count
     return ident
+
+
+RESAMPLE_TARGET = "imbench.methods.resample.Resample"
+
+
+def legacy_identity(ident: dict) -> dict | None:
+    """The identity the same run had before the method protocol (imbench before 0.2), or None for a
+    method that did not exist then. Then a resampling method's config was ``{name, kind: sampler,
+    sampler}``, EGL's amount sat in ``method.sampler.sampling_strategy``, and an architecture was named
+    by ``arch.name`` instead of a builder's ``_target_``. The runner uses it to find records written
+    before and move them to their new run id (:func:`imbench.records.adopt_legacy_run`)."""
+    method = ident.get("method", {})
+    arch = ident.get("classifier", {}).get("arch", {})
+    if method.get("_target_") != RESAMPLE_TARGET or not str(arch.get("_target_", "")).startswith(
+            "imbench.classifiers.models.") or "head" in arch:
+        return None
+    old = copy.deepcopy(ident)
+    sampler = copy.deepcopy(method["sampler"])
+    amount = old.pop("synthetic_amount", None)
+    if amount is not None:
+        sampler["sampling_strategy"] = amount
+    old["method"] = {"name": method["name"], "kind": "sampler", "sampler": sampler}
+    old_arch = {k: v for k, v in arch.items() if k != "_target_"}
+    old_arch["name"] = arch["_target_"].rsplit(".", 1)[1]
+    old["classifier"]["arch"] = old_arch
+    return old

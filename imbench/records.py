@@ -73,3 +73,15 @@ def iter_records(out_dir: str | os.PathLike, experiment: str | None = None) -> I
             if experiment is None or rec.get("experiment") == experiment:
                 rec["_path"] = str(run_dir / RESULT)
                 yield rec
+
+
+def adopt_legacy_run(old_dir: Path, new_dir: Path, log=print) -> bool:
+    """Move a finished run written under its pre-0.2 run id (see :func:`imbench.config.legacy_identity`)
+    to its current run id, once; the record inside is unchanged and notes where it came from in
+    ``adopted_from``. Returns whether a run was moved."""
+    if old_dir == new_dir or not is_done(old_dir) or new_dir.exists():
+        return False
+    os.replace(old_dir, new_dir)
+    (new_dir / "adopted_from").write_text(old_dir.name + "\n")
+    log(f"[imbench] run {old_dir.name} (written before the method protocol) moved to its new id {new_dir.name}")
+    return True

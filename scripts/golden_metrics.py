@@ -49,10 +49,23 @@ def run_case(name: str, data_root: str) -> dict:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         extra = [] if "imblearn" in " ".join(CASES[name]) else [f"data.root={data_root}"]
-        summary = run_job(compose([*CASES[name], *extra], tmp), log=lambda *a, **k: None)
+        cfg = compose([*CASES[name], *extra], tmp)
+        summary = run_job(cfg, log=lambda *a, **k: None)
     runs = sorted(summary.records, key=lambda r: r["run_id"])
-    return {"overrides": CASES[name], "runs": [{"run_id": r["run_id"], "metrics": r["metrics"],
-                                                 "counts": r["counts"]} for r in runs]}
+    return {"overrides": CASES[name], "runs": [{"run_id": r["run_id"], "legacy_id": legacy_run_id(cfg, r["job"]),
+                                                 "metrics": r["metrics"], "counts": r["counts"]} for r in runs]}
+
+
+def legacy_run_id(cfg: dict, job: dict) -> str | None:
+    """The run id the same run had before the method protocol (None before that refactor existed)."""
+    try:
+        from imbench.config import apply_profile, identity, legacy_identity
+    except ImportError:
+        return None
+    from imbench.records import run_hash
+
+    legacy = legacy_identity(identity(apply_profile(cfg)))
+    return None if legacy is None else run_hash({**legacy, "fold": job["fold"], "repeat": job["repeat"]})
 
 
 def main(argv: list[str]) -> int:

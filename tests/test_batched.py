@@ -132,7 +132,7 @@ def test_amp_value_is_checked() -> None:
 def _classifier(weight: float = 1.0):
     from imbench.classifiers.downstream import DownstreamClassifier
 
-    return DownstreamClassifier("mlp", {"name": "mlp", "hidden": [16], "dropout": 0.0, "init": "keras"},
+    return DownstreamClassifier("mlp", {"_target_": "imbench.classifiers.models.mlp", "hidden": [16], "dropout": 0.0, "init": "keras"},
                                 {"epochs": 3, "batch_size": 16, "optimizer": "rmsprop", "lr": 1e-2},
                                 synthetic_weight=weight)
 

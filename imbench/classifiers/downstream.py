@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.metrics import average_precision_score
 
 from imbench.classifiers.batched import train_models_batched
 from imbench.classifiers.models import build_classifier
-from imbench.classifiers.train import Schedule, TrainResult, predict_proba, train_model
+from imbench.classifiers.train import EpochOrder, SampleLoss, Schedule, TrainResult, predict_proba, train_model
 from imbench.errors import ConfigError
+from imbench.methods.protocol import ProfileCap, apply_caps
 
 
 @dataclass
@@ -45,11 +47,28 @@ class DownstreamClassifier:
     synthetic_weight : sample weight of synthetic training samples (real ones weigh 1).
     weight_grid : candidate synthetic weights for Fajardo's 2-fold grid search (``None``: no search).
     weight_search_folds : folds of that search.
+    loss_fn : a per-sample loss replacing ``schedule.loss`` (set by a method: Focal, LDAM); see
+        :class:`imbench.classifiers.train.SampleLoss`.
+    epoch_order : draws each epoch's sample order (set by a method: RS's class-balanced batches); see
+        :class:`imbench.classifiers.train.EpochOrder`.
     """
+
+    # what a profile (conf/profile/*.yaml) caps; ``weight_search: false`` also drops the weight grid
+    profile_caps = (ProfileCap("schedule.epochs", "max_epochs"), ProfileCap("schedule.steps", "max_steps"))
+
+    @classmethod
+    def capped_config(cls, cfg: dict, profile: Mapping[str, Any]) -> dict:
+        """The classifier's config under ``profile``: epochs and steps capped, no weight search unless
+        the profile has one."""
+        out = apply_caps(cfg, cls.profile_caps, profile)
+        if not profile.get("weight_search", True):
+            out["weight_grid"] = None
+        return out
 
     def __init__(self, name: str, arch: dict, schedule: dict, input: dict | None = None,
                  synthetic_weight: float = 1.0, weight_grid: Sequence[float] | None = None,
-                 weight_search_folds: int = 2) -> None:
+                 weight_search_folds: int = 2, loss_fn: SampleLoss | None = None,
+                 epoch_order: EpochOrder | None = None) -> None:
         self.name = name
         self.arch = dict(arch)
         self.schedule = Schedule(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in schedule.items()})
@@ -59,6 +78,8 @@ class DownstreamClassifier:
         self.synthetic_weight = float(synthetic_weight)
         self.weight_grid = list(weight_grid) if weight_grid is not None else None
         self.weight_search_folds = int(weight_search_folds)
+        self.loss_fn = loss_fn
+        self.epoch_order = epoch_order
         self.model: torch.nn.Module | None = None
         self.device = torch.device("cpu")
         self.result: TrainResult | None = None
@@ -94,13 +115,29 @@ class DownstreamClassifier:
             val_t = (prepare_inputs(val[0], self.input, self.device),
                      torch.as_tensor(np.vectorize(index.__getitem__)(val[1]), device=self.device))
         self.result = train_model(self.model, Xt, yt, self.schedule, sample_weight=w, seed=seed,
-                                  val=val_t, val_score=val_score, progress=progress)
+                                  val=val_t, val_score=val_score, progress=progress, loss_fn=self.loss_fn,
+                                  epoch_order=self.epoch_order)
         return self
+
+    def batchable(self) -> bool:
+        """Whether this classifier can train in a vmap group (:func:`fit_batched`): not with per-epoch
+        model selection, a custom loss or a custom batch order."""
+        return self.schedule.selection != "best_val" and self.loss_fn is None and self.epoch_order is None
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         if self.model is None:
             raise RuntimeError("fit the classifier first")
         return predict_proba(self.model, prepare_inputs(X, self.input, self.device))
+
+
+def validation_score(classes: Sequence[int], positive: int | None) -> Callable[[np.ndarray, np.ndarray], float]:
+    """The score of per-epoch model selection (``schedule.selection='best_val'``, EGL spec §7.3): AUC-PR
+    of ``positive`` in a binary task, else accuracy. Its inputs are class indices and probabilities."""
+    classes = [int(c) for c in classes]
+    if len(classes) == 2 and positive is not None:
+        pos = classes.index(int(positive))
+        return lambda y_idx, proba: float(average_precision_score(y_idx == pos, proba[:, pos]))
+    return lambda y_idx, proba: float(np.mean(proba.argmax(1) == y_idx))
 
 
 def _same_setup(clfs: Sequence[DownstreamClassifier]) -> None:

@@ -6,6 +6,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from imbench.errors import ConfigError
+
 
 def keras_init_(module: nn.Module) -> nn.Module:
     """Keras defaults: Glorot-uniform weights and zero biases for dense and conv layers."""
@@ -34,6 +36,29 @@ class Dropout(nn.Dropout):
         return x * (torch.rand_like(x) >= self.p).to(x.dtype) * (1.0 / (1.0 - self.p))
 
 
+class CosineLinear(nn.Module):
+    """Last layer of LDAM (Cao et al. 2019): the cosine between the normalised features and each class's
+    normalised weight vector, in [-1, 1] (the loss scales it by s)."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(in_features, out_features))
+        # LDAM-DRW's initialisation: uniform(-1, 1), each column renormalised
+        self.weight.data.uniform_(-1, 1).renorm_(2, 1, 1e-5).mul_(1e5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(x, dim=1) @ nn.functional.normalize(self.weight, dim=0)
+
+
+def last_layer(head: str, in_features: int, n_classes: int) -> nn.Module:
+    """The classifier's last layer: ``linear`` (logits) or ``cosine`` (:class:`CosineLinear`, LDAM)."""
+    if head == "linear":
+        return nn.Linear(in_features, n_classes)
+    if head == "cosine":
+        return CosineLinear(in_features, n_classes)
+    raise ConfigError(f"a classifier head must be 'linear' or 'cosine', got {head!r}")
+
+
 class MLP(nn.Module):
     """Fully connected classifier: flatten -> [Linear -> activation -> dropout]* -> Linear.
 
@@ -51,6 +76,7 @@ class MLP(nn.Module):
         activation: str = "relu",
         negative_slope: float = 0.01,
         init: str = "torch",
+        head: str = "linear",
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten()]
@@ -61,7 +87,7 @@ class MLP(nn.Module):
             if dropout > 0:
                 layers.append(Dropout(dropout))
             width = h
-        layers.append(nn.Linear(width, n_classes))
+        layers.append(last_layer(head, width, n_classes))
         self.net = nn.Sequential(*layers)
         if init == "keras":
             keras_init_(self)
@@ -77,7 +103,7 @@ class ConvNet(nn.Module):
     """
 
     def __init__(self, in_channels: int, image_size: int, n_classes: int, width: Sequence[int] = (32, 64),
-                 fc: int = 1000, dropout: float = 0.5) -> None:
+                 fc: int = 1000, dropout: float = 0.5, head: str = "linear") -> None:
         super().__init__()
         c1, c2 = width
         self.features = nn.Sequential(
@@ -85,7 +111,7 @@ class ConvNet(nn.Module):
             nn.Conv2d(c1, c2, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
         )
         side = image_size // 4
-        self.head = nn.Sequential(nn.Flatten(), Dropout(dropout), nn.Linear(c2 * side * side, fc), nn.Linear(fc, n_classes))
+        self.head = nn.Sequential(nn.Flatten(), Dropout(dropout), nn.Linear(c2 * side * side, fc), last_layer(head, fc, n_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -97,7 +123,7 @@ class GamoConvNet(nn.Module):
     (256-128-C, LeakyReLU 0.1)."""
 
     def __init__(self, in_channels: int, image_size: int, n_classes: int, channels: int = 32,
-                 features: int = 512, hidden: Sequence[int] = (256, 128), init: str = "keras") -> None:
+                 features: int = 512, hidden: Sequence[int] = (256, 128), init: str = "keras", head: str = "linear") -> None:
         super().__init__()
         side = image_size // 4
         self.features = nn.Sequential(
@@ -105,7 +131,7 @@ class GamoConvNet(nn.Module):
             nn.Conv2d(channels, channels, 5, padding=2), nn.LeakyReLU(0.1), nn.AvgPool2d(2),
             nn.Flatten(), nn.Linear(channels * side * side, features), nn.Tanh(),
         )
-        self.classifier = MLP(features, n_classes, hidden=hidden, activation="leaky_relu", negative_slope=0.1)
+        self.classifier = MLP(features, n_classes, hidden=hidden, activation="leaky_relu", negative_slope=0.1, head=head)
         if init == "keras":
             keras_init_(self)
 
@@ -113,21 +139,45 @@ class GamoConvNet(nn.Module):
         return self.classifier(self.features(x))
 
 
+def _flat_size(input_shape: Sequence[int]) -> int:
+    n = 1
+    for d in input_shape:
+        n *= int(d)
+    return n
+
+
+def _image_shape(name: str, input_shape: Sequence[int]) -> tuple[int, int]:
+    if len(input_shape) != 3:
+        raise ConfigError(f"the {name} classifier needs image input (C, H, W); got shape {tuple(input_shape)}")
+    return int(input_shape[0]), int(input_shape[-1])
+
+
+def mlp(input_shape: Sequence[int], n_classes: int, **kwargs) -> MLP:
+    """:class:`MLP` on inputs of ``input_shape`` (flattened)."""
+    return MLP(_flat_size(input_shape), n_classes, **kwargs)
+
+
+def cnn(input_shape: Sequence[int], n_classes: int, **kwargs) -> ConvNet:
+    """:class:`ConvNet` (IMSIC's CNN) on square images of ``input_shape`` = (C, H, W)."""
+    return ConvNet(*_image_shape("cnn", input_shape), n_classes, **kwargs)
+
+
+def gamo_conv(input_shape: Sequence[int], n_classes: int, **kwargs) -> GamoConvNet:
+    """:class:`GamoConvNet` (GAMO's F + M) on square images of ``input_shape`` = (C, H, W)."""
+    return GamoConvNet(*_image_shape("gamo_conv", input_shape), n_classes, **kwargs)
+
+
 def build_classifier(arch: dict, input_shape: Sequence[int], n_classes: int) -> nn.Module:
-    """Build the network named by ``arch['name']`` (``mlp`` or ``cnn``) for the given input shape."""
-    arch = dict(arch)
-    name = arch.pop("name")
-    if name == "mlp":
-        n_in = 1
-        for d in input_shape:
-            n_in *= int(d)
-        return MLP(n_in, n_classes, **arch)
-    if name == "cnn":
-        if len(input_shape) != 3:
-            raise ValueError(f"cnn needs image input (C, H, W); got shape {tuple(input_shape)}")
-        return ConvNet(int(input_shape[0]), int(input_shape[-1]), n_classes, **arch)
-    if name == "gamo_conv":
-        if len(input_shape) != 3:
-            raise ValueError(f"gamo_conv needs image input (C, H, W); got shape {tuple(input_shape)}")
-        return GamoConvNet(int(input_shape[0]), int(input_shape[-1]), n_classes, **arch)
-    raise ValueError(f"unknown classifier architecture {name!r}; valid: mlp, cnn, gamo_conv")
+    """Build the network of ``arch``: ``_target_`` names a builder ``f(input_shape, n_classes, **params)``
+    (:func:`mlp`, :func:`cnn`, :func:`gamo_conv`, or a user's own), the other keys are its parameters."""
+    from hydra.utils import get_object
+
+    params = {k: v for k, v in arch.items() if k not in ("_target_", "_partial_")}
+    if "_target_" not in arch:
+        raise ConfigError(f"classifier.arch needs a _target_ naming a network builder, e.g. "
+                          f"imbench.classifiers.models.mlp; got {arch!r}")
+    try:
+        builder = get_object(arch["_target_"])
+    except Exception as e:  # Hydra raises ImportError or its own error type for a bad path
+        raise ConfigError(f"classifier.arch._target_ {arch['_target_']!r} cannot be imported: {e}") from e
+    return builder(tuple(input_shape), n_classes, **params)

@@ -10,7 +10,7 @@ import contextlib
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -111,6 +111,21 @@ def per_sample_loss(logits: torch.Tensor, target: torch.Tensor, loss: str) -> to
     return ((torch.softmax(logits, dim=1) - onehot) ** 2).mean(dim=1)
 
 
+class SampleLoss(Protocol):
+    """A per-sample training loss that replaces the schedule's ``ce`` / ``ls`` (Focal, LDAM).
+
+    ``progress`` is the fraction of training done before the current step (0 at the start), for
+    losses that change during training (LDAM-DRW's deferred re-weighting)."""
+
+    def __call__(self, logits: torch.Tensor, target: torch.Tensor, progress: float) -> torch.Tensor: ...
+
+
+class EpochOrder(Protocol):
+    """The sample indices of one epoch, in the order they are read (class-balanced batches, RS)."""
+
+    def __call__(self, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor: ...
+
+
 def train_model(
     model: nn.Module,
     X: torch.Tensor,
@@ -122,9 +137,13 @@ def train_model(
     val: tuple[torch.Tensor, torch.Tensor] | None = None,
     val_score: Callable[[np.ndarray, np.ndarray], float] | None = None,
     progress: Callable[[int, float], None] | None = None,
+    loss_fn: SampleLoss | None = None,
+    epoch_order: EpochOrder | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on (X, y); X and y already live on the model's device.
 
+    ``loss_fn`` replaces the schedule's loss; ``epoch_order`` draws each epoch's sample order (and so
+    its length) instead of a permutation of the training set.
     Raises :class:`TrainingError` as soon as the loss is not finite, naming epoch, step and seed.
     With ``schedule.amp='bf16'`` on CUDA the forward pass and loss run under bfloat16 autocast.
     """
@@ -135,16 +154,20 @@ def train_model(
     torch.manual_seed(seed)  # dropout randomness
     opt = make_optimizer(model.parameters(), schedule)
     precision = precision_for(schedule, X.device)
+    if epoch_order is not None:
+        order = epoch_order(y, gen)
+        n = len(order)
+    else:
+        order = torch.randperm(n, generator=gen)
     per_epoch = math.ceil(n / schedule.batch_size)
     total_steps = schedule.steps if schedule.steps is not None else schedule.epochs * per_epoch
-    order = torch.randperm(n, generator=gen)
     best_score, best_state, best_epoch = -math.inf, None, None
     history: list[float] = []
     step, epoch, running = 0, 0, 0.0
     model.train()
     while step < total_steps:
         if schedule.shuffle == "epoch" and epoch > 0:
-            order = torch.randperm(n, generator=gen)
+            order = torch.randperm(n, generator=gen) if epoch_order is None else epoch_order(y, gen)
         epoch_loss, batches = 0.0, 0
         for start in range(0, n, schedule.batch_size):
             if step >= total_steps:
@@ -152,7 +175,8 @@ def train_model(
             idx = order[start:start + schedule.batch_size].to(X.device)
             with autocast_context(precision, X.device):
                 logits = model(X[idx])
-                losses = per_sample_loss(logits.float(), y[idx], schedule.loss)
+                losses = per_sample_loss(logits.float(), y[idx], schedule.loss) if loss_fn is None \
+                    else loss_fn(logits.float(), y[idx], step / total_steps)
             loss = (losses * sample_weight[idx]).mean() if sample_weight is not None else losses.mean()
             if not torch.isfinite(loss):
                 raise TrainingError(

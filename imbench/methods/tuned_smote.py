@@ -14,7 +14,7 @@ from imbench.errors import ConfigError
 # Fajardo et al. Table 14, the classifier their k study scores with.
 TABLE14_MLP = {
     "name": "mlp",
-    "arch": {"name": "mlp", "hidden": [512, 512], "dropout": 0.2, "activation": "relu", "init": "keras"},
+    "arch": {"_target_": "imbench.classifiers.models.mlp", "hidden": [512, 512], "dropout": 0.2, "activation": "relu", "init": "keras"},
     "input": {"range": [0.0, 1.0], "resize": None},
 }
 
