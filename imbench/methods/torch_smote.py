@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from imbench.devices import resolve_device
+
 try:
     from imblearn.utils import check_sampling_strategy
 except ImportError:  # imbalanced-learn is optional here: "auto", "not majority" and dicts work without it
@@ -29,12 +31,6 @@ except ImportError:  # imbalanced-learn is optional here: "auto", "not majority"
             return {c: top - int(n) for c, n in zip(classes, counts) if c != major}
         raise ImportError(f"sampling_strategy={sampling_strategy!r} needs imbalanced-learn "
                           "(pip install imbalanced-learn); without it only 'auto', 'not majority' and dicts work")
-
-
-def _resolve_device(device: str | torch.device) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _generator(random_state: int | None) -> torch.Generator:
@@ -125,7 +121,7 @@ class TorchSMOTE:
             return self._fit_resample_tensor(X, y)
         X, y = _check_xy(X, y)
         strategy = self._strategy(y)
-        dev = _resolve_device(self.device)
+        dev = resolve_device(self.device)
         dtype = torch.float64 if X.dtype == np.float64 else torch.float32
         gen = _generator(self.random_state)
         # the output is allocated once and the synthetic rows are copied from the device straight into it
@@ -217,7 +213,7 @@ class TorchRandomOverSampler:
         X, y = _check_xy(X, y)
         strategy = check_sampling_strategy(self.sampling_strategy, y, "over-sampling")
         gen = _generator(self.random_state)
-        dev = _resolve_device(self.device)
+        dev = resolve_device(self.device)
         picks = []
         for c, n_new in strategy.items():
             if int(n_new) == 0:

@@ -9,6 +9,7 @@ from imblearn.over_sampling import SMOTE
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
+from imbench.devices import resolve_device
 from imbench.errors import ConfigError
 
 # Fajardo et al. Table 14, the classifier their k study scores with.
@@ -54,7 +55,6 @@ class TunedSMOTE:
 
     def _score(self, X: np.ndarray, y: np.ndarray, k: int, seed: int) -> float:
         from imbench.classifiers.downstream import DownstreamClassifier
-        from imbench.methods.generative.base import resolve_torch_device
 
         classes = [int(c) for c in np.unique(y)]
         scores = []
@@ -65,7 +65,7 @@ class TunedSMOTE:
                 "epochs": int(self.mlp_epochs), "batch_size": 128, "optimizer": "rmsprop", "lr": 1e-3,
                 "alpha": 0.9, "eps": 1e-7, "loss": "ce"})
             clf.fit(np.asarray(X_res, dtype=np.float32), y_res, classes=classes, seed=seed + 10 * f + k,
-                    device=resolve_torch_device(self.device))
+                    device=resolve_device(self.device))
             pred = np.asarray(classes)[clf.predict_proba(X[ho].astype(np.float32)).argmax(1)]
             scores.append(f1_score(y[ho], pred, average="macro", zero_division=0))
         return float(np.mean(scores))

@@ -22,15 +22,8 @@ import torch
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.utils import check_sampling_strategy
 
+from imbench.devices import resolve_device
 from imbench.errors import ConfigError, TrainingError
-
-
-def resolve_torch_device(device: str | torch.device) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device={device} was asked for but CUDA is not available here; use device='cpu' or 'auto'")
-    return torch.device(device)
 
 
 def as_images(X: np.ndarray, image_shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -129,7 +122,7 @@ class GenerativeOversampler:
         self.sampling_strategy_ = dict(to_make)
         seed = 0 if self.random_state is None else int(self.random_state)
         self.seed_ = seed
-        self.device_ = resolve_torch_device(self.device)
+        self.device_ = resolve_device(self.device)
         index = {c: i for i, c in enumerate(self.classes_)}
         y_idx = np.array([index[c] for c in y], dtype=np.int64)
         train_x, train_y = images, y_idx
