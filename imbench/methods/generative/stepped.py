@@ -34,7 +34,6 @@ groups; a generator that is not stepped (BAGAN) is trained on its own.
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
 from typing import Any, Callable, Sequence
@@ -42,12 +41,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call, stack_module_state
 from torch.nn import functional as F
 
+from imbench.cuda_graphs import GraphedStep
 from imbench.errors import TrainingError
 from imbench.methods.generative.base import GenerativeOversampler, _Prepared
-from imbench.methods.generative.networks import GraphedStep, check_fajardo_images, finish_epoch, release_grads
+from imbench.methods.generative.networks import check_fajardo_images, finish_epoch, release_grads
+from imbench.vmap import StackedModule
 
 
 class Lanes:
@@ -75,46 +75,6 @@ class Lanes:
         if self.n is None:
             return F.cross_entropy(logits, target)
         return F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="none").view(self.n, -1).mean(1)
-
-
-class StackedModule:
-    """N modules of one architecture as one callable: parameters and buffers stacked along a leading
-    member dimension (leaf tensors an optimiser can own), forward passes under ``torch.vmap``.
-
-    Inputs carry the member dimension first. ``named_parameters`` / ``parameters`` give the stacked
-    tensors under the modules' own names, so code that selects a sub-network's parameters by name
-    works on both. :meth:`unstack` copies the trained values back into the N original modules."""
-
-    def __init__(self, modules: Sequence[nn.Module]) -> None:
-        self.members = list(modules)
-        self._params, self._buffers = stack_module_state(self.members)
-        self._base = copy.deepcopy(self.members[0]).to("meta")
-        self._vmapped = torch.vmap(self._one)
-
-    def _one(self, params: dict, buffers: dict, *args: torch.Tensor) -> Any:
-        return functional_call(self._base, (params, buffers), args)
-
-    def __call__(self, *args: torch.Tensor) -> Any:
-        return self._vmapped(self._params, self._buffers, *args)
-
-    def named_parameters(self):
-        return iter(self._params.items())
-
-    def parameters(self):
-        return iter(self._params.values())
-
-    def train(self, mode: bool = True) -> "StackedModule":
-        self._base.train(mode)
-        return self
-
-    @torch.no_grad()
-    def unstack(self) -> list[nn.Module]:
-        for i, m in enumerate(self.members):
-            for k, p in m.named_parameters():
-                p.copy_(self._params[k][i])
-            for k, b in m.named_buffers():
-                b.copy_(self._buffers[k][i])
-        return self.members
 
 
 def params_named(net: nn.Module | StackedModule, prefix: str = "") -> list[torch.Tensor]:
