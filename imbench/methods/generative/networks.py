@@ -182,11 +182,6 @@ def resolve_lrs(method: str, table: dict[str, dict[str, float]], lr_source: str,
     return out
 
 
-def validate_batch_size(method: str, batch_size: int) -> None:
-    if batch_size < 2:
-        raise ConfigError(f"{method}: batch_size must be >= 2 (batch normalisation), got {batch_size}")
-
-
 def finish_epoch(sampler, epoch: int, sums: torch.Tensor, n_batches: int, names: tuple[str, ...]) -> None:
     """Per-epoch bookkeeping with one device sync: mean losses of the epoch (accumulated on the device
     without ``.item()``), the divergence check (TrainingError naming method, epoch and seed) and the log."""
