@@ -1,4 +1,5 @@
 """Exceptions that imbench raises for bad input; each message names the problem and the fix."""
+from sklearn.utils._param_validation import InvalidParameterError
 
 
 class ImbenchError(Exception):
@@ -15,3 +16,12 @@ class DataError(ImbenchError):
 
 class TrainingError(ImbenchError):
     """Training produced non-finite values or otherwise failed."""
+
+
+class ParameterError(ConfigError, InvalidParameterError):
+    """A sampler's parameter has an invalid type or value.
+
+    Both an imbench :class:`ConfigError` (the command line reports it as a configuration error) and
+    scikit-learn's ``InvalidParameterError`` (a ``ValueError``), which scikit-learn's parameter
+    validation contract expects.
+    """

@@ -13,12 +13,12 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from imbench.cuda_graphs import GraphedStep
 from imbench.data.images import load_image_dataset
 from imbench.errors import ConfigError, TrainingError
 from imbench.methods.generative.acgan import ACGANSampler
 from imbench.methods.generative.cgan import CGANSampler
 from imbench.methods.generative.cvae import CVAESampler
-from imbench.methods.generative.networks import GraphedStep
 from tests.conftest import REPO
 
 METHODS = {"CGAN": CGANSampler, "ACGAN": ACGANSampler, "CVAE": CVAESampler}

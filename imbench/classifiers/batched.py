@@ -44,18 +44,16 @@ Not supported: ``schedule.selection='best_val'`` (raises ``ValueError``).
 """
 from __future__ import annotations
 
-import contextlib
-import copy
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
-from torch.func import functional_call, stack_module_state
 
 from imbench.classifiers.train import Schedule, TrainResult, autocast_context, per_sample_loss, precision_for
+from imbench.cuda_graphs import GraphedStep
+from imbench.vmap import StackedModule
 
 Dataset = tuple[torch.Tensor, torch.Tensor, "torch.Tensor | None"]
 _EAGER_STEPS = 3  # steps run eagerly before a CUDA graph is captured (layout adoption, warm-up)
@@ -239,19 +237,16 @@ def train_models_batched(
         models.append(make_model().to(dev))
     for m in models:
         m.train()
-    params, buffers = stack_module_state(models)
-    names = list(params)
-    plist = [params[k] for k in names]
-    base = copy.deepcopy(models[0]).to("meta")
+    stack = StackedModule(models)
+    names = list(stack.params)
 
     def member_loss(p: dict, b: dict, x: torch.Tensor, t: torch.Tensor, w: torch.Tensor, valid: torch.Tensor):
         with autocast_context(precision, dev):
-            logits = functional_call(base, (p, b), (x,))
+            logits = stack.member_forward(p, b, x)
             losses = per_sample_loss(logits.float(), t, schedule.loss) * w
         return torch.where(valid, losses, torch.zeros_like(losses)).sum() / valid.sum()
 
     batched_loss = torch.vmap(member_loss, randomness="different")
-    opt = _StackedOptimizer(plist, schedule, n_mem)
 
     # --- schedule bookkeeping: permutations drawn on the CPU as in train_model; the per-step
     # index arithmetic runs on the device so that a step needs no host-device synchronisation ---
@@ -286,26 +281,27 @@ def train_models_batched(
     failed_at = torch.full((n_mem,), -1, dtype=torch.long, device=dev)
     step_losses = torch.zeros(T, n_mem, device=dev)
     step_t = torch.zeros((), dtype=torch.long, device=dev)
-    st = {"params": params, "plist": plist, "opt": opt}
+    opt: _StackedOptimizer | None = None
 
-    def one_step(first: bool = False) -> None:
+    def one_step() -> None:
+        nonlocal opt
         cols = (torch.remainder(step_t, per_epoch_t) * B)[:, None] + arangeB[None, :]
         valid = cols < sizes_t[:, None]
         local = orders_dev.gather(1, torch.where(valid, cols, torch.zeros_like(cols)))
         xb, yb, wb = X_all[local + x_off_t], y_all[local + y_off_t], w_all[local + w_off_t]
-        losses = batched_loss(st["params"], buffers, xb, yb, wb, valid)
-        grads = torch.autograd.grad(losses.sum(), st["plist"])
-        if first:  # store parameters (and optimiser state) in the layout their gradients come in
-            st["plist"] = _adopt_layout(st["plist"], grads)
-            st["params"] = dict(zip(names, st["plist"]))
-            st["opt"] = _StackedOptimizer(st["plist"], schedule, n_mem)
+        losses = batched_loss(stack.params, stack.buffers, xb, yb, wb, valid)
+        plist = [stack.params[k] for k in names]
+        grads = torch.autograd.grad(losses.sum(), plist)
+        if opt is None:  # first step: parameters (and optimiser state) in the layout their gradients come in
+            stack.params = dict(zip(names, _adopt_layout(plist, grads)))
+            opt = _StackedOptimizer([stack.params[k] for k in names], schedule, n_mem)
         with torch.no_grad():
             losses = losses.detach()
             finite = torch.isfinite(losses)
             in_schedule = step_t < steps_t
             failed_at.copy_(torch.where(active & in_schedule & ~finite, step_t, failed_at))
             active.logical_and_(finite)
-            st["opt"].step(list(grads), active & in_schedule)
+            opt.step(list(grads), active & in_schedule)
             step_losses.index_copy_(0, step_t.view(1), losses.view(1, -1))
             step_t.add_(1)
 
@@ -317,45 +313,18 @@ def train_models_batched(
                 orders_dev.copy_(orders)
 
     use_graph = dev.type == "cuda" and (cuda_graph if cuda_graph is not None else T > 2 * _EAGER_STEPS)
-    eager = T if not use_graph else min(T, _EAGER_STEPS)
-    if use_graph:  # the eager steps run on a side stream: they are also the capture's warm-up
-        side = torch.cuda.Stream(dev)
-        side.wait_stream(torch.cuda.current_stream(dev))
-        ctx = torch.cuda.stream(side)
-    else:
-        ctx = contextlib.nullcontext()
-    with ctx:
-        for step in range(eager):
-            reshuffle(step)
-            one_step(first=step == 0)
-    graph = None
-    if use_graph and eager < T:
-        torch.cuda.current_stream(dev).wait_stream(side)
-        try:
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                one_step()
-        except RuntimeError as e:  # capture not possible (an op that syncs, say): train eagerly
-            graph = None
-            warnings.warn(f"train_models_batched: CUDA graph capture failed ({e}); continuing without it")
-    for step in range(eager, T):
+    run = GraphedStep(one_step, dev, enabled=use_graph, warmup=_EAGER_STEPS)
+    for step in range(T):
         reshuffle(step)
-        if graph is not None:
-            graph.replay()
-        else:
-            one_step()
-    params = st["params"]
+        run()
 
     # --- unstack into the member models, build per-member results ---
     failed = failed_at.cpu().tolist()
     sl = step_losses.cpu()
     results, errors = [], []
+    stack.unstack()
     with torch.no_grad():
         for i, m in enumerate(models):
-            for k, p in m.named_parameters():
-                p.copy_(params[k][i])
-            for k, b in m.named_buffers():
-                b.copy_(buffers[k][i])
             m.eval()
             done = steps[i] if failed[i] < 0 else failed[i]
             history = []

@@ -1,4 +1,4 @@
-"""The two method interfaces the runner understands.
+"""The two method interfaces the runner understands, and the base class of imbench's own samplers.
 
 * :class:`Oversampler` -- imbalanced-learn's sampler contract: ``fit_resample(X, y) -> (X_res, y_res)``
   with a ``sampling_strategy`` parameter. imbench requires that the returned arrays start with the
@@ -6,14 +6,21 @@
   this); the runner checks it and uses it to weight synthetic samples.
 * :class:`EndToEndMethod` -- a method that trains its own classifier (GAMO, DGC): ``fit(X, y)`` then
   ``predict_proba(X)``; the runner skips the downstream classifier for it.
+
+imbench's samplers derive from :class:`ImbenchOverSampler`, an imbalanced-learn ``BaseOverSampler``.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping, Protocol, runtime_checkable
 
 import numpy as np
+import torch
+from imblearn.over_sampling.base import BaseOverSampler
+from sklearn.utils._param_validation import InvalidParameterError, StrOptions
 
-from imbench.errors import ConfigError
+from imbench.devices import DEVICE_PATTERN
+from imbench.errors import ConfigError, ParameterError
 
 
 @runtime_checkable
@@ -32,14 +39,71 @@ class EndToEndMethod(Protocol):
     def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
 
 
-class NoOversampling:
-    """The "Imbalanced" / "CE" / "Baseline CN" row: returns the training set unchanged."""
+class DeviceName(StrOptions):
+    """Parameter constraint: a device name :func:`imbench.devices.resolve_device` understands
+    (``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"``)."""
+
+    def __init__(self) -> None:
+        super().__init__({"auto", "cpu", "cuda"})
+
+    def is_satisfied_by(self, val: Any) -> bool:
+        return isinstance(val, str) and re.fullmatch(DEVICE_PATTERN, val) is not None
+
+    def __str__(self) -> str:
+        return "a str among {'auto', 'cpu', 'cuda', 'cuda:N'}"
+
+
+#: Constraints of a ``device`` parameter: a device name or a ``torch.device``.
+DEVICE_CONSTRAINTS: list = [DeviceName(), torch.device]
+
+
+class ImbenchOverSampler(BaseOverSampler):
+    """imbalanced-learn's ``BaseOverSampler`` with what all imbench samplers share.
+
+    * Parameters are validated at fit against ``_parameter_constraints`` (extend
+      ``ImbenchOverSampler._parameter_constraints``); an invalid one raises
+      :class:`imbench.errors.ParameterError`, which is both scikit-learn's ``InvalidParameterError``
+      and an imbench ``ConfigError``.
+    * Input must be dense (the samplers compute in torch); the estimator tags say so.
+
+    Subclasses implement ``_fit_resample(X, y)`` on validated input, with ``sampling_strategy_``
+    (class -> number of samples to add) already set, and return the original samples first.
+    """
+
+    _parameter_constraints: dict = {**BaseOverSampler._parameter_constraints}
+
+    def _validate_params(self) -> None:
+        try:
+            super()._validate_params()
+        except InvalidParameterError as e:
+            raise ParameterError(str(e)) from None
+
+    def _check_X_y(self, X: Any, y: Any, accept_sparse: Any = None) -> tuple[np.ndarray, np.ndarray, bool]:
+        return super()._check_X_y(X, y, accept_sparse=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+class NoOversampling(ImbenchOverSampler):
+    """The "Imbalanced" / "CE" / "Baseline CN" row: returns the training set unchanged.
+
+    Parameters
+    ----------
+    sampling_strategy : float, str, dict or callable, default="auto"
+        Validated as imbalanced-learn's, then ignored (``sampling_strategy_`` still says what an
+        over-sampler would have added).
+    random_state : int, RandomState instance or None, default=None
+        Ignored; there is nothing random.
+    """
 
     def __init__(self, sampling_strategy: Any = "auto", random_state: int | None = None) -> None:
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
 
-    def fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return X, y
 
 

@@ -8,52 +8,22 @@ the same samples on every device (up to float rounding in the neighbour search).
 """
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import torch
+from imblearn.utils import check_sampling_strategy
+from sklearn.utils._param_validation import Interval
 
-try:
-    from imblearn.utils import check_sampling_strategy
-except ImportError:  # imbalanced-learn is optional here: "auto", "not majority" and dicts work without it
-    def check_sampling_strategy(sampling_strategy: Any, y: np.ndarray, sampling_type: str) -> dict:
-        classes, counts = np.unique(y, return_counts=True)
-        top = int(counts.max())
-        if isinstance(sampling_strategy, dict):
-            for c, n in sampling_strategy.items():
-                if n < int(np.sum(y == c)):
-                    raise ValueError(f"sampling_strategy asks class {c!r} for {n} samples, fewer than it has")
-            return {c: int(n) - int(np.sum(y == c)) for c, n in sampling_strategy.items()}
-        if sampling_strategy in ("auto", "not majority"):
-            major = classes[int(np.argmax(counts))]
-            return {c: top - int(n) for c, n in zip(classes, counts) if c != major}
-        raise ImportError(f"sampling_strategy={sampling_strategy!r} needs imbalanced-learn "
-                          "(pip install imbalanced-learn); without it only 'auto', 'not majority' and dicts work")
+from imbench.devices import resolve_device
+from imbench.methods.base import DEVICE_CONSTRAINTS, ImbenchOverSampler
+from imbench.rng import resolve_seed
 
 
-def _resolve_device(device: str | torch.device) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def _generator(random_state: int | None) -> torch.Generator:
-    g = torch.Generator(device="cpu")
-    if random_state is None:
-        g.seed()
-    else:
-        g.manual_seed(int(random_state))
-    return g
-
-
-def _check_xy(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    if len(X) != len(y):
-        raise ValueError(f"X and y have different lengths: {len(X)} vs {len(y)}")
-    return X, y
+def _generator(random_state: Any) -> torch.Generator:
+    """The CPU generator of one fit, seeded by :func:`imbench.rng.resolve_seed`."""
+    return torch.Generator(device="cpu").manual_seed(resolve_seed(random_state))
 
 
 def knn_same_set(Xc: torch.Tensor, rows: torch.Tensor, k: int, block_size: int = 4096) -> torch.Tensor:
@@ -73,7 +43,7 @@ def knn_same_set(Xc: torch.Tensor, rows: torch.Tensor, k: int, block_size: int =
     return torch.cat(out) if out else torch.empty(0, k, dtype=torch.long, device=Xc.device)
 
 
-class TorchSMOTE:
+class TorchSMOTE(ImbenchOverSampler):
     """SMOTE (Chawla et al., 2002) with the neighbour search and interpolation in torch.
 
     Each synthetic sample of class c is ``x_i + u * (x_nn - x_i)`` with ``x_i`` drawn uniformly
@@ -82,17 +52,22 @@ class TorchSMOTE:
 
     Parameters
     ----------
-    k_neighbors : int, default 5
+    k_neighbors : int, default=5
         Number of same-class nearest neighbours to interpolate towards.
-    sampling_strategy : str, float or dict, default "auto"
+    sampling_strategy : float, str, dict or callable, default="auto"
         imbalanced-learn's meaning: ``"auto"`` raises every non-majority class to the majority
         count; a dict maps class -> wanted count after resampling.
-    random_state : int or None
+    random_state : int, RandomState instance or None, default=None
         Seed of the random draws (``None``: fresh entropy).
-    device : str or torch.device, default "auto"
+    device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
-    block_size : int, default 4096
+    block_size : int, default=4096
         Query rows per block of the pairwise-distance computation (bounds memory).
+
+    Attributes
+    ----------
+    sampling_strategy_ : dict
+        Class -> number of samples added.
 
     References
     ----------
@@ -100,21 +75,28 @@ class TorchSMOTE:
     Over-sampling Technique", Journal of Artificial Intelligence Research 16:321-357, 2002.
     """
 
+    _parameter_constraints: dict = {
+        **ImbenchOverSampler._parameter_constraints,
+        "k_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "device": DEVICE_CONSTRAINTS,
+        "block_size": [Interval(Integral, 1, None, closed="left")],
+    }
+
     def __init__(self, k_neighbors: int = 5, sampling_strategy: Any = "auto", random_state: int | None = None,
                  device: str | torch.device = "auto", block_size: int = 4096) -> None:
-        if k_neighbors < 1:
-            raise ValueError(f"k_neighbors must be >= 1, got {k_neighbors}")
-        self.k_neighbors = int(k_neighbors)
+        self.k_neighbors = k_neighbors
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
         self.device = device
-        self.block_size = int(block_size)
+        self.block_size = block_size
 
-    def fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
+    def fit_resample(self, X: Any, y: Any, **params: Any) -> tuple[Any, Any]:
         """Return ``(X_res, y_res)``: the originals, then the synthetic samples class by class.
 
         ``X`` may be a torch tensor: it is then resampled on its own device (``device`` is not used)
-        and ``(X_res, y_res)`` come back as tensors there, with no copy to the host.
+        and ``(X_res, y_res)`` come back as tensors there, with no copy to the host. Any other ``X``
+        goes through imbalanced-learn's validation (arrays, lists, DataFrames; the output has the
+        input's type).
 
         Raises
         ------
@@ -123,9 +105,11 @@ class TorchSMOTE:
         """
         if isinstance(X, torch.Tensor):
             return self._fit_resample_tensor(X, y)
-        X, y = _check_xy(X, y)
-        strategy = self._strategy(y)
-        dev = _resolve_device(self.device)
+        return super().fit_resample(X, y, **params)
+
+    def _fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        strategy = self._checked_strategy(y)
+        dev = resolve_device(self.device)
         dtype = torch.float64 if X.dtype == np.float64 else torch.float32
         gen = _generator(self.random_state)
         # the output is allocated once and the synthetic rows are copied from the device straight into it
@@ -148,36 +132,38 @@ class TorchSMOTE:
             pos += n_new
         return X_out, y_out
 
-    def _strategy(self, y: np.ndarray) -> dict:
-        strategy = check_sampling_strategy(self.sampling_strategy, y, "over-sampling")
+    def _checked_strategy(self, y: np.ndarray) -> dict:
+        """``sampling_strategy_``, after checking every class to grow has more than ``k_neighbors`` samples."""
         k = self.k_neighbors
-        for c, n_new in strategy.items():
+        for c, n_new in self.sampling_strategy_.items():
             n_c = int(np.sum(y == c))
             if n_new > 0 and n_c <= k:
                 label = c.item() if hasattr(c, "item") else c
                 raise ValueError(f"SMOTE cannot over-sample class {label!r}: it has {n_c} samples, but "
                                  f"k_neighbors={k} needs at least {k + 1}; lower k_neighbors or drop the class")
-        return strategy
+        return self.sampling_strategy_
 
     def _synthesize(self, Xc: torch.Tensor, n_new: int, gen: torch.Generator) -> torch.Tensor:
         """``n_new`` SMOTE samples from the rows of one class (a float tensor on the working device)."""
-        k, dev = self.k_neighbors, Xc.device
+        k, dev = int(self.k_neighbors), Xc.device
         flat = torch.randint(0, len(Xc) * k, (n_new,), generator=gen)
         rows, cols = flat // k, flat % k
         u = torch.rand(n_new, 1, generator=gen, dtype=Xc.dtype)
         uniq, inv = torch.unique(rows, return_inverse=True)
-        nn_idx = knn_same_set(Xc, uniq.to(dev), k, self.block_size)
+        nn_idx = knn_same_set(Xc, uniq.to(dev), k, int(self.block_size))
         nbr = nn_idx[inv.to(dev), cols.to(dev)]
         base = Xc[rows.to(dev)]
         return base + u.to(dev) * (Xc[nbr] - base)
 
     def _fit_resample_tensor(self, X: torch.Tensor, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        self._validate_params()
         y_np = y.cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}")
         if len(X) != len(y_np):
             raise ValueError(f"X and y have different lengths: {len(X)} vs {len(y_np)}")
-        strategy = self._strategy(y_np)
+        self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y_np, self._sampling_type)
+        strategy = self._checked_strategy(y_np)
         dtype = X.dtype if X.is_floating_point() else torch.float32
         gen = _generator(self.random_state)
         y_t = torch.as_tensor(y_np, device=X.device)
@@ -192,7 +178,7 @@ class TorchSMOTE:
         return torch.cat(xs), torch.cat(ys)
 
 
-class TorchRandomOverSampler:
+class TorchRandomOverSampler(ImbenchOverSampler):
     """Random over-sampling: duplicates of class samples drawn uniformly with replacement.
 
     Same contract and ``sampling_strategy`` semantics as imbalanced-learn's ``RandomOverSampler``
@@ -201,10 +187,20 @@ class TorchRandomOverSampler:
 
     Parameters
     ----------
-    sampling_strategy : str, float or dict, default "auto"
-    random_state : int or None
-    device : str or torch.device, default "auto"
+    sampling_strategy : float, str, dict or callable, default="auto"
+        As for imbalanced-learn's ``RandomOverSampler``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draws (``None``: fresh entropy).
+    device : str or torch.device, default="auto"
+        Where the gather runs.
+
+    Attributes
+    ----------
+    sampling_strategy_ : dict
+        Class -> number of samples added.
     """
+
+    _parameter_constraints: dict = {**ImbenchOverSampler._parameter_constraints, "device": DEVICE_CONSTRAINTS}
 
     def __init__(self, sampling_strategy: Any = "auto", random_state: int | None = None,
                  device: str | torch.device = "auto") -> None:
@@ -212,14 +208,11 @@ class TorchRandomOverSampler:
         self.random_state = random_state
         self.device = device
 
-    def fit_resample(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(X_res, y_res)``: the originals, then the duplicates class by class."""
-        X, y = _check_xy(X, y)
-        strategy = check_sampling_strategy(self.sampling_strategy, y, "over-sampling")
+    def _fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gen = _generator(self.random_state)
-        dev = _resolve_device(self.device)
+        dev = resolve_device(self.device)
         picks = []
-        for c, n_new in strategy.items():
+        for c, n_new in self.sampling_strategy_.items():
             if int(n_new) == 0:
                 continue
             idx = torch.as_tensor(np.flatnonzero(y == c))

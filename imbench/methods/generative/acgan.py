@@ -1,9 +1,11 @@
 """ACGAN oversampler (Odena, Olah & Shlens 2017) as configured by Fajardo et al. (2021), Table 10."""
 from __future__ import annotations
 
+from numbers import Real
 from typing import Any
 
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 from torch.nn import functional as F
 
@@ -53,8 +55,8 @@ class ACGANSampler(CGANSampler):
     cuda_graphs : bool, default=True
         On CUDA, replay the whole training step as a CUDA graph after 3 eager warm-up steps (same
         computation, far less launch overhead). Ignored on CPU.
-    random_state : int or None, default=None
-        Seed of initialisation, data order, noise and sampling (None → 0).
+    random_state : int, RandomState instance or None, default=None
+        Seed of initialisation, data order, noise and sampling (None: a fresh seed, kept in ``seed_``).
     verbose : bool, default=False
         Print the mean losses of every epoch.
     image_shape : tuple or None, default=None
@@ -93,6 +95,12 @@ class ACGANSampler(CGANSampler):
 
     base_name = "ACGAN"
     lr_table = ACGAN_LRS
+
+    _parameter_constraints: dict = {
+        **CGANSampler._parameter_constraints,
+        "lr_source": [StrOptions(set(ACGAN_LRS))],
+        "lr_q": [Interval(Real, 0, None, closed="neither"), None],
+    }
 
     def __init__(self, sampling_strategy: Any = "auto", epochs: int = 60, batch_size: int = 64,
                  lr_source: str = "paper", lr_g: float | None = None, lr_d: float | None = None,

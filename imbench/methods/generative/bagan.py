@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import math
 import warnings
+from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from imbench.errors import ConfigError, TrainingError
@@ -198,10 +201,13 @@ class BAGANSampler(GenerativeOversampler):
         Spatial size of the generator's first feature map and of the trunk's output; ``None`` halves
         the image size while it exceeds 8 (the reference's rule: 28 → 7, 32 → 8).
     device : str, default="auto"
-    random_state : int or None, default=None
+    random_state : int, RandomState instance or None, default=None
+        Seed of initialisation, data order, noise and sampling (None: a fresh seed, kept in ``seed_``).
     verbose : bool, default=False
     image_shape : tuple or None, default=None
         (C, H, W) for flattened non-square or multi-channel input.
+    max_batches_per_epoch : int or None, default=None
+        Stop each epoch (of both stages) after this many mini-batches; for smoke runs only.
 
     Attributes
     ----------
@@ -242,39 +248,37 @@ class BAGANSampler(GenerativeOversampler):
 
     method_name = "BAGAN"
     value_range = (-1.0, 1.0)
+    random_oversample_first = False  # no R-BAGAN (Fajardo et al. ran none)
 
-    def __init__(self, sampling_strategy="auto", epochs: int = 30, ae_epochs: int | None = None,
+    _parameter_constraints: dict = {
+        **{k: v for k, v in GenerativeOversampler._parameter_constraints.items() if k != "random_oversample_first"},
+        "ae_epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "beta1": [Interval(Real, 0, 1, closed="left")],
+        "covariance": [StrOptions(set(COVARIANCES))],
+        "min_latent_res": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(self, sampling_strategy: Any = "auto", epochs: int = 30, ae_epochs: int | None = None,
                  batch_size: int = 128, latent_dim: int = 100, lr: float = 5e-5, beta1: float = 0.5,
                  covariance: str = "empirical", min_latent_res: int | None = None, device: str = "auto",
                  random_state: int | None = None, verbose: bool = False,
                  image_shape: tuple[int, ...] | None = None, max_batches_per_epoch: int | None = None) -> None:
-        super().__init__(sampling_strategy=sampling_strategy, epochs=epochs, batch_size=batch_size,
-                         random_oversample_first=False, device=device, random_state=random_state,
-                         verbose=verbose, image_shape=image_shape, max_batches_per_epoch=max_batches_per_epoch)
+        self.sampling_strategy = sampling_strategy
+        self.epochs = epochs
         self.ae_epochs = ae_epochs
+        self.batch_size = batch_size
         self.latent_dim = latent_dim
         self.lr = lr
         self.beta1 = beta1
         self.covariance = covariance
         self.min_latent_res = min_latent_res
-
-    # ----- validation -------------------------------------------------------------------------------
-    def _validate_params(self) -> None:
-        super()._validate_params()
-        if self.random_oversample_first:
-            raise ConfigError("BAGAN has no random-oversampling-first variant (Fajardo et al. ran none)")
-        for name, optional in (("ae_epochs", True), ("latent_dim", False), ("min_latent_res", True)):
-            v = getattr(self, name)
-            if v is None and optional:
-                continue
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise ConfigError(f"BAGAN: {name} must be an integer >= 1{' or None' if optional else ''}, got {v!r}")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise ConfigError(f"BAGAN: lr must be a positive number, got {self.lr!r}")
-        if not (isinstance(self.beta1, (int, float)) and 0 <= self.beta1 < 1):
-            raise ConfigError(f"BAGAN: beta1 must be in [0, 1), got {self.beta1!r}")
-        if self.covariance not in COVARIANCES:
-            raise ConfigError(f"BAGAN: covariance must be one of {COVARIANCES}, got {self.covariance!r}")
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.image_shape = image_shape
+        self.max_batches_per_epoch = max_batches_per_epoch
 
     def _architecture(self, X: torch.Tensor) -> tuple[int, int, int]:
         channels, h, w = X.shape[1:]

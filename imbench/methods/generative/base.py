@@ -8,29 +8,29 @@ A subclass implements two methods:
   ``gen`` is a CPU ``torch.Generator`` for data order; call :meth:`_check_finite` on every loss.
 * ``_sample(class_index, n, gen)`` -- return ``n`` images (N×1×H×W, in ``value_range``) of that class.
 
-and sets ``method_name`` (for error messages) and ``value_range``.
+and sets ``method_name`` (for error messages) and ``value_range``. Parameters of its own get their
+``_parameter_constraints``, extending :attr:`GenerativeOversampler._parameter_constraints`.
 """
 from __future__ import annotations
 
 import math
 import time
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any, Iterator
 
 import numpy as np
 import torch
 from imblearn.over_sampling import RandomOverSampler
-from imblearn.utils import check_sampling_strategy
+from imblearn.utils import check_sampling_strategy, check_target_type
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn_compat.utils.validation import validate_data
 
+from imbench.devices import resolve_device
 from imbench.errors import ConfigError, TrainingError
-
-
-def resolve_torch_device(device: str | torch.device) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device={device} was asked for but CUDA is not available here; use device='cpu' or 'auto'")
-    return torch.device(device)
+from imbench.methods.base import DEVICE_CONSTRAINTS, ImbenchOverSampler
+from imbench.rng import isolated_rng, resolve_seed
 
 
 def as_images(X: np.ndarray, image_shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -65,30 +65,54 @@ class _Prepared:
     gen: torch.Generator  # CPU generator: data order while training, then sampling
 
 
-class GenerativeOversampler:
+class GenerativeOversampler(ImbenchOverSampler):
     """Base class of the class-conditional deep oversamplers; see the module docstring.
 
     Parameters common to all of them
     --------------------------------
-    sampling_strategy : imbalanced-learn's over-sampling strategy (``"auto"``: every class but the
-        majority is topped up to the majority count, Fajardo's "exactly enough to equalise").
-    epochs : training epochs of the generator.
-    batch_size : mini-batch size (the last partial batch is dropped, as in the reference code).
-    random_oversample_first : train the generator on a randomly over-sampled, balanced copy of the
-        training set (the "R-" variants); the duplicates are not returned, only the new samples.
-    device : ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-    random_state : seed of initialisation, data order, noise and sampling.
-    verbose : print one line per epoch.
-    max_batches_per_epoch : stop each epoch after this many mini-batches (``None``: a full pass). Only
-        for smoke runs on CPU (the ``quick`` profile sets it); the papers train on full epochs.
+    sampling_strategy : float, str, dict or callable, default="auto"
+        imbalanced-learn's over-sampling strategy (``"auto"``: every class but the majority is
+        topped up to the majority count, Fajardo's "exactly enough to equalise").
+    epochs : int
+        Training epochs of the generator.
+    batch_size : int
+        Mini-batch size (the last partial batch is dropped, as in the reference code).
+    random_oversample_first : bool, default=False
+        Train the generator on a randomly over-sampled, balanced copy of the training set (the "R-"
+        variants); the duplicates are not returned, only the new samples. (BAGAN has no such
+        parameter: it is always False there.)
+    device : str or torch.device, default="auto"
+        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of initialisation, data order, noise and sampling (``None``: a fresh seed, kept in
+        ``seed_``).
+    verbose : bool, default=False
+        Print one line per epoch.
+    image_shape : tuple or None, default=None
+        (C, H, W) of flattened input that is not a square single-channel image.
+    max_batches_per_epoch : int or None, default=None
+        Stop each epoch after this many mini-batches (``None``: a full pass). Only for smoke runs on
+        CPU (the ``quick`` profile sets it); the papers train on full epochs.
 
-    Input images must lie in [0, 1]; the synthetic images are returned in [0, 1], in the input's
-    shape and dtype, after the original samples (imbalanced-learn's order).
+    Input images (N×H×W, N×C×H×W or flattened N×D) must lie in [0, 1]; the synthetic images are
+    returned in [0, 1], in the input's shape and dtype, after the original samples (imbalanced-learn's
+    order). ``fit_resample`` leaves torch's global random state as it found it.
     """
 
     method_name = "generator"
     accepts_images = True  # the runner passes N×C×H×W images, not flattened vectors
     value_range: tuple[float, float] = (0.0, 1.0)
+
+    _parameter_constraints: dict = {
+        **ImbenchOverSampler._parameter_constraints,
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "random_oversample_first": ["boolean"],
+        "device": DEVICE_CONSTRAINTS,
+        "verbose": ["boolean"],
+        "image_shape": [tuple, list, None],
+        "max_batches_per_epoch": [Interval(Integral, 1, None, closed="left"), None],
+    }
 
     def __init__(self, sampling_strategy: Any = "auto", epochs: int = 30, batch_size: int = 64,
                  random_oversample_first: bool = False, device: str = "auto", random_state: int | None = None,
@@ -104,32 +128,53 @@ class GenerativeOversampler:
         self.image_shape = image_shape
         self.max_batches_per_epoch = max_batches_per_epoch
 
-    # ----- the sampler contract -------------------------------------------------------------
-    def fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        prep = self._prepare(X, y)
-        t0 = time.perf_counter()
-        self._fit_generator(prep.train_x, prep.train_y, len(self.classes_), prep.gen)
-        self.fit_seconds_ = time.perf_counter() - t0
-        return self._complete(prep)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
 
-    def _prepare(self, X: np.ndarray, y: np.ndarray) -> "_Prepared":
-        """Validation, class bookkeeping, the R- balancing and the training tensors on the device;
-        seeds the global RNG (initialisation, training noise) as the generator's training expects."""
+    # ----- the sampler contract -------------------------------------------------------------
+    def _check_X_y(self, X: Any, y: Any, accept_sparse: Any = None) -> tuple[np.ndarray, np.ndarray, bool]:
+        """imbalanced-learn's input validation, with images (N×H×W, N×C×H×W) allowed as well;
+        ``n_features_in_`` counts the values of one sample."""
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        X, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=False, allow_nd=True)
+        self.n_features_in_ = int(np.prod(X.shape[1:]))
+        return X, y, binarize_y
+
+    def _fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with isolated_rng(resolve_device(self.device)):
+            prep = self._prepare(X, y)
+            t0 = time.perf_counter()
+            self._fit_generator(prep.train_x, prep.train_y, len(self.classes_), prep.gen)
+            self.fit_seconds_ = time.perf_counter() - t0
+            return self._complete(prep)
+
+    def _validated(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """What ``fit_resample`` checks and sets before ``_fit_resample``: parameters, input and
+        ``sampling_strategy_``."""
         self._validate_params()
-        X = np.asarray(X)
-        y = np.asarray(y)
-        if len(X) != len(y):
-            raise ConfigError(f"X has {len(X)} samples but y has {len(y)}")
-        if not np.all(np.isfinite(X)) or X.min() < -1e-6 or X.max() > 1 + 1e-6:
-            raise ConfigError(f"{self.method_name}: input images must be finite and in [0, 1] "
+        check_classification_targets(y)
+        X, y, _ = self._check_X_y(X, y)
+        self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y, self._sampling_type)
+        return X, y
+
+    def _prepare(self, X: Any, y: Any) -> "_Prepared":
+        """Validation, class bookkeeping, the R- balancing and the training tensors on the device;
+        seeds the global RNG (initialisation, training noise) as the generator's training expects.
+
+        Validates again what ``fit_resample`` validated, because
+        :func:`~imbench.methods.generative.stepped.fit_resample_many` calls it directly."""
+        X, y = self._validated(X, y)
+        if X.min() < -1e-6 or X.max() > 1 + 1e-6:
+            raise ConfigError(f"{self.method_name}: input images must be in [0, 1] "
                               f"(got min {X.min()}, max {X.max()}); divide 8-bit images by 255")
         images = as_images(X, self.image_shape).astype(np.float32)
         self.classes_ = np.unique(y)
-        to_make = check_sampling_strategy(self.sampling_strategy, y, "over-sampling")
-        self.sampling_strategy_ = dict(to_make)
-        seed = 0 if self.random_state is None else int(self.random_state)
+        to_make = self.sampling_strategy_
+        seed = resolve_seed(self.random_state)
         self.seed_ = seed
-        self.device_ = resolve_torch_device(self.device)
+        self.device_ = resolve_device(self.device)
         index = {c: i for i, c in enumerate(self.classes_)}
         y_idx = np.array([index[c] for c in y], dtype=np.int64)
         train_x, train_y = images, y_idx
@@ -143,7 +188,8 @@ class GenerativeOversampler:
         torch.manual_seed(seed)
         self.history_: list[dict[str, float]] = []
         self.train_size_ = int(len(yt))
-        return _Prepared(X, y, xt, yt, dict(to_make), index, torch.Generator().manual_seed(seed))
+        return _Prepared(X=X, y=y, train_x=xt, train_y=yt, to_make=dict(to_make), index=index,
+                         gen=torch.Generator().manual_seed(seed))
 
     def _complete(self, prep: "_Prepared") -> tuple[np.ndarray, np.ndarray]:
         """The synthetic images of the trained generator, appended after the originals."""
@@ -162,16 +208,6 @@ class GenerativeOversampler:
         return np.concatenate([X, synth]), np.concatenate([y] + new_y)
 
     # ----- helpers for subclasses -----------------------------------------------------------
-    def _validate_params(self) -> None:
-        if self.max_batches_per_epoch is not None and (not isinstance(self.max_batches_per_epoch, (int, np.integer))
-                                                       or self.max_batches_per_epoch < 1):
-            raise ConfigError(f"{self.method_name}: max_batches_per_epoch must be None or an integer >= 1, "
-                              f"got {self.max_batches_per_epoch!r}")
-        for name in ("epochs", "batch_size"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise ConfigError(f"{self.method_name}: {name} must be an integer >= 1, got {v!r}")
-
     @torch.no_grad()
     def _generate(self, class_index: int, n: int, gen: torch.Generator, chunk: int = 1024) -> torch.Tensor:
         parts = [self._sample(class_index, min(chunk, n - s), gen) for s in range(0, n, chunk)]

@@ -1,14 +1,15 @@
 """CGAN oversampler (Mirza & Osindero 2014) as configured by Fajardo et al. (2021), Table 11."""
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any
 
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 from torch.nn import functional as F
 
-from imbench.errors import ConfigError
-from imbench.methods.generative.networks import ConditionalGenerator, Discriminator, make_adam, resolve_lrs, validate_batch_size
+from imbench.methods.generative.networks import ConditionalGenerator, Discriminator, make_adam, resolve_lrs
 from imbench.methods.generative.stepped import Lanes, SteppedGenerator, params_named
 
 #: Table 11 vs Wu's CGAN.py (``learning_rate = 2e-4`` for D, ``learning_rate * 5`` for G).
@@ -63,8 +64,8 @@ class CGANSampler(SteppedGenerator):
     cuda_graphs : bool, default=True
         On CUDA, replay the whole training step as a CUDA graph after 3 eager warm-up steps (same
         computation, far less launch overhead). Ignored on CPU.
-    random_state : int or None, default=None
-        Seed of initialisation, data order, noise and sampling (None → 0).
+    random_state : int, RandomState instance or None, default=None
+        Seed of initialisation, data order, noise and sampling (None: a fresh seed, kept in ``seed_``).
     verbose : bool, default=False
         Print the mean losses of every epoch.
     image_shape : tuple or None, default=None
@@ -103,6 +104,13 @@ class CGANSampler(SteppedGenerator):
     base_name = "CGAN"
     lr_table = CGAN_LRS
 
+    _parameter_constraints: dict = {
+        **SteppedGenerator._parameter_constraints,
+        "lr_source": [StrOptions(set(CGAN_LRS))],
+        "lr_g": [Interval(Real, 0, None, closed="neither"), None],
+        "lr_d": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
     def __init__(self, sampling_strategy: Any = "auto", epochs: int = 30, batch_size: int = 64,
                  lr_source: str = "paper", lr_g: float | None = None, lr_d: float | None = None,
                  noise_dim: int = 62, random_oversample_first: bool = False, device: str = "auto",
@@ -127,13 +135,6 @@ class CGANSampler(SteppedGenerator):
 
     def _resolve_lrs(self) -> dict[str, float]:
         return resolve_lrs(self.method_name, self.lr_table, self.lr_source, self._lr_overrides())
-
-    def _validate_params(self) -> None:
-        super()._validate_params()
-        validate_batch_size(self.method_name, self.batch_size)
-        if isinstance(self.noise_dim, bool) or not isinstance(self.noise_dim, int) or self.noise_dim < 1:
-            raise ConfigError(f"{self.method_name}: noise_dim must be an integer >= 1, got {self.noise_dim!r}")
-        self._resolve_lrs()
 
     loss_names = ("d", "g")
 

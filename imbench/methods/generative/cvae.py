@@ -2,15 +2,15 @@
 al. 2015 / Kingma et al. 2014's M2 objective)."""
 from __future__ import annotations
 
+from numbers import Real
 from typing import Any
 
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from imbench.errors import ConfigError
 from imbench.methods.generative.cgan import class_onehot
-from imbench.methods.generative.networks import (ConditionalEncoder, ConditionalGenerator, make_adam,
-                                                 validate_batch_size)
+from imbench.methods.generative.networks import ConditionalEncoder, ConditionalGenerator, make_adam
 from imbench.methods.generative.stepped import Lanes, SteppedGenerator, params_named
 
 SAMPLING_MODES = ("bernoulli", "mean")
@@ -53,8 +53,8 @@ class CVAESampler(SteppedGenerator):
     cuda_graphs : bool, default=True
         On CUDA, replay the whole training step as a CUDA graph after 3 eager warm-up steps (same
         computation, far less launch overhead). Ignored on CPU.
-    random_state : int or None, default=None
-        Seed of initialisation, data order, noise and sampling (None → 0).
+    random_state : int, RandomState instance or None, default=None
+        Seed of initialisation, data order, noise and sampling (None: a fresh seed, kept in ``seed_``).
     verbose : bool, default=False
         Print the mean losses of every epoch.
     image_shape : tuple or None, default=None
@@ -94,6 +94,12 @@ class CVAESampler(SteppedGenerator):
 
     base_name = "CVAE"
 
+    _parameter_constraints: dict = {
+        **SteppedGenerator._parameter_constraints,
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "sampling": [StrOptions(set(SAMPLING_MODES))],
+    }
+
     def __init__(self, sampling_strategy: Any = "auto", epochs: int = 300, batch_size: int = 64,
                  lr: float = 1e-3, sampling: str = "bernoulli", noise_dim: int = 62,
                  random_oversample_first: bool = False, device: str = "auto", cuda_graphs: bool = True,
@@ -111,16 +117,6 @@ class CVAESampler(SteppedGenerator):
     @property
     def method_name(self) -> str:  # used in error messages and logs: "CVAE" or "R-CVAE"
         return ("R-" if self.random_oversample_first else "") + self.base_name
-
-    def _validate_params(self) -> None:
-        super()._validate_params()
-        validate_batch_size(self.method_name, self.batch_size)
-        if self.sampling not in SAMPLING_MODES:
-            raise ConfigError(f"{self.method_name}: sampling must be one of {SAMPLING_MODES}, got {self.sampling!r}")
-        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not self.lr > 0:
-            raise ConfigError(f"{self.method_name}: lr must be a positive number, got {self.lr!r}")
-        if isinstance(self.noise_dim, bool) or not isinstance(self.noise_dim, int) or self.noise_dim < 1:
-            raise ConfigError(f"{self.method_name}: noise_dim must be an integer >= 1, got {self.noise_dim!r}")
 
     loss_names = ("neg_elbo", "nll", "kl")
 

@@ -19,13 +19,12 @@ Networks return logits / pre-activation where a loss wants them (the discriminat
 generator returns the sigmoid image, as the reference code does.
 
 Also here: the training helpers the three samplers share (image-shape check, TF-style Adam, paper/code
-learning-rate tables, per-epoch loss check and log, and :class:`GraphedStep`, which replays a whole
-training step as a CUDA graph on GPUs).
+learning-rate tables, per-epoch loss check and log); the CUDA-graph replay of their training step is
+:class:`imbench.cuda_graphs.GraphedStep`.
 """
 from __future__ import annotations
 
 import math
-import warnings
 
 import torch
 from torch import nn
@@ -164,7 +163,7 @@ def check_fajardo_images(X: torch.Tensor, method: str) -> None:
 
 def make_adam(params, lr: float, device: torch.device, capturable: bool = False) -> torch.optim.Adam:
     """TensorFlow ``AdamOptimizer(lr, beta1=0.5)`` (β2 0.999, ε 1e-8); fused kernels on CUDA,
-    ``capturable`` for CUDA-graph replay (see :class:`GraphedStep`)."""
+    ``capturable`` for CUDA-graph replay (see :class:`imbench.cuda_graphs.GraphedStep`)."""
     cuda = device.type == "cuda"
     return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999), eps=1e-8, fused=cuda, capturable=cuda and capturable)
 
@@ -183,11 +182,6 @@ def resolve_lrs(method: str, table: dict[str, dict[str, float]], lr_source: str,
     return out
 
 
-def validate_batch_size(method: str, batch_size: int) -> None:
-    if batch_size < 2:
-        raise ConfigError(f"{method}: batch_size must be >= 2 (batch normalisation), got {batch_size}")
-
-
 def finish_epoch(sampler, epoch: int, sums: torch.Tensor, n_batches: int, names: tuple[str, ...]) -> None:
     """Per-epoch bookkeeping with one device sync: mean losses of the epoch (accumulated on the device
     without ``.item()``), the divergence check (TrainingError naming method, epoch and seed) and the log."""
@@ -203,61 +197,3 @@ def release_grads(*modules: nn.Module) -> None:
     for m in modules:
         for p in m.parameters():
             p.grad = None
-
-
-class GraphedStep:
-    """Runs ``step(idx)`` (one whole training step: forward, backward, optimiser updates) for each
-    mini-batch of indices. On CUDA with ``enabled`` it runs the first ``warmup`` steps eagerly on a side
-    stream, then captures the step in a CUDA graph and replays it for every later batch: these small
-    networks at batch 64 are otherwise bound by kernel-launch overhead. The step must only use
-    tensors that stay alive (data on the device, modules, optimisers created with
-    ``capturable=True``) and the device RNG; batches must all have the same size (drop-last).
-    If the capture fails, every later step runs eagerly and ``failure`` says why; ``captured`` says
-    whether the steps were replayed from a graph.
-    """
-
-    def __init__(self, step, device: torch.device, enabled: bool = True, warmup: int = 3) -> None:
-        self.step = step
-        self.enabled = enabled and device.type == "cuda"
-        self.warmup = warmup
-        self.done = 0
-        self.graph: torch.cuda.CUDAGraph | None = None
-        self.failure: str | None = None
-        self.static_idx: torch.Tensor | None = None
-        self.stream = torch.cuda.Stream(device) if self.enabled else None
-
-    def __call__(self, idx: torch.Tensor) -> None:
-        if not self.enabled:
-            self.step(idx)
-            return
-        if self.static_idx is None:
-            self.static_idx = idx.clone()
-        if len(idx) != len(self.static_idx):  # cannot happen with drop-last batches; stay correct anyway
-            self.step(idx)
-            return
-        if self.done < self.warmup:
-            self.stream.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(self.stream):
-                self.step(idx)
-            torch.cuda.current_stream().wait_stream(self.stream)
-            self.done += 1
-            return
-        self.static_idx.copy_(idx)
-        if self.graph is None:
-            graph = torch.cuda.CUDAGraph()
-            try:
-                with torch.cuda.graph(graph):
-                    self.step(self.static_idx)
-            except RuntimeError as e:  # an op that cannot be captured: the same step, eagerly, from now on
-                warnings.warn(f"CUDA graph capture of the training step failed ({e}); training goes on without it")
-                self.failure = str(e)
-                self.enabled = False
-                self.step(idx)
-                return
-            self.graph = graph
-        self.graph.replay()
-        self.done += 1
-
-    @property
-    def captured(self) -> bool:
-        return self.graph is not None

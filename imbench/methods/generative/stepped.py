@@ -34,20 +34,24 @@ groups; a generator that is not stepped (BAGAN) is trained on its own.
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
+from numbers import Integral
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval
 from torch import nn
-from torch.func import functional_call, stack_module_state
 from torch.nn import functional as F
 
+from imbench.cuda_graphs import GraphedStep
+from imbench.devices import resolve_device
 from imbench.errors import TrainingError
 from imbench.methods.generative.base import GenerativeOversampler, _Prepared
-from imbench.methods.generative.networks import GraphedStep, check_fajardo_images, finish_epoch, release_grads
+from imbench.methods.generative.networks import check_fajardo_images, finish_epoch, release_grads
+from imbench.rng import isolated_rng
+from imbench.vmap import StackedModule
 
 
 class Lanes:
@@ -77,46 +81,6 @@ class Lanes:
         return F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="none").view(self.n, -1).mean(1)
 
 
-class StackedModule:
-    """N modules of one architecture as one callable: parameters and buffers stacked along a leading
-    member dimension (leaf tensors an optimiser can own), forward passes under ``torch.vmap``.
-
-    Inputs carry the member dimension first. ``named_parameters`` / ``parameters`` give the stacked
-    tensors under the modules' own names, so code that selects a sub-network's parameters by name
-    works on both. :meth:`unstack` copies the trained values back into the N original modules."""
-
-    def __init__(self, modules: Sequence[nn.Module]) -> None:
-        self.members = list(modules)
-        self._params, self._buffers = stack_module_state(self.members)
-        self._base = copy.deepcopy(self.members[0]).to("meta")
-        self._vmapped = torch.vmap(self._one)
-
-    def _one(self, params: dict, buffers: dict, *args: torch.Tensor) -> Any:
-        return functional_call(self._base, (params, buffers), args)
-
-    def __call__(self, *args: torch.Tensor) -> Any:
-        return self._vmapped(self._params, self._buffers, *args)
-
-    def named_parameters(self):
-        return iter(self._params.items())
-
-    def parameters(self):
-        return iter(self._params.values())
-
-    def train(self, mode: bool = True) -> "StackedModule":
-        self._base.train(mode)
-        return self
-
-    @torch.no_grad()
-    def unstack(self) -> list[nn.Module]:
-        for i, m in enumerate(self.members):
-            for k, p in m.named_parameters():
-                p.copy_(self._params[k][i])
-            for k, b in m.named_buffers():
-                b.copy_(self._buffers[k][i])
-        return self.members
-
-
 def params_named(net: nn.Module | StackedModule, prefix: str = "") -> list[torch.Tensor]:
     """The parameters of ``net`` whose names start with ``prefix`` (a sub-network), in order."""
     return [p for name, p in net.named_parameters() if name.startswith(prefix)]
@@ -133,6 +97,13 @@ class SteppedGenerator(GenerativeOversampler):
 
     loss_names: tuple[str, ...] = ()
     cuda_graphs: bool = True
+
+    _parameter_constraints: dict = {
+        **GenerativeOversampler._parameter_constraints,
+        "batch_size": [Interval(Integral, 2, None, closed="left")],  # batch normalisation needs 2
+        "noise_dim": [Interval(Integral, 1, None, closed="left")],
+        "cuda_graphs": ["boolean"],
+    }
 
     def _setup(self, n_classes: int) -> None:
         self.n_classes_ = n_classes
@@ -252,8 +223,8 @@ def _group_key(sampler: GenerativeOversampler, prep: _Prepared) -> tuple | None:
     """Samplers with equal keys can train as one group; ``None``: this one trains alone."""
     if not isinstance(sampler, SteppedGenerator):
         return None
-    params = {k: v for k, v in sampler.__dict__.items()
-              if not k.endswith("_") and k not in ("random_state", "sampling_strategy", "verbose")}
+    params = {k: v for k, v in sampler.get_params(deep=False).items()
+              if k not in ("random_state", "sampling_strategy", "verbose")}
     return (type(sampler), repr(sorted(params.items())), str(sampler.device_), len(sampler.classes_),
             tuple(prep.train_x.shape))
 
@@ -267,9 +238,19 @@ def fit_resample_many(samplers: Sequence[GenerativeOversampler], datasets: Seque
     Returns, per sampler, ``(X_res, y_res)`` or the :class:`TrainingError` of that sampler alone (a
     diverged member does not stop the others). Invalid input raises at once, before any training.
     Every sampler gets ``fit_seconds_`` (the wall time of its group's training) and ``group_size_``.
-    ``max_group`` caps the members of one group (GPU memory)."""
+    ``max_group`` caps the members of one group (GPU memory). Like ``fit_resample``, it leaves torch's
+    global random state as it found it."""
     if len(samplers) != len(datasets):
         raise ValueError(f"got {len(samplers)} samplers for {len(datasets)} datasets")
+    for s in samplers:
+        s._validate_params()
+    with isolated_rng(*{resolve_device(s.device) for s in samplers}):
+        return _fit_resample_many(samplers, datasets, batch, max_group, log)
+
+
+def _fit_resample_many(samplers: Sequence[GenerativeOversampler], datasets: Sequence[tuple[np.ndarray, np.ndarray]],
+                       batch: bool, max_group: int | None,
+                       log: Callable[[str], None] | None) -> list[tuple[np.ndarray, np.ndarray] | Exception]:
     preps = [s._prepare(X, y) for s, (X, y) in zip(samplers, datasets)]
     out: list[Any] = [None] * len(samplers)
     groups: dict[Any, list[int]] = {}
