@@ -1,21 +1,14 @@
-"""Synthetic-image previews and the PNG grid of Fajardo Figs. 1-2."""
+"""Synthetic-image previews and the matplotlib grid of Fajardo Figs. 1-2."""
 from __future__ import annotations
 
+import matplotlib.image as mpimg
 import numpy as np
+import pytest
 
-from imbench.figures.png import decode_png, encode_png
-from imbench.figures.synthetic import grid, load_preview, save_preview, write_grid
+from imbench.figures.grid import LABEL_PX, TITLE_PX, GridRow, grid_size, write_grid
+from imbench.figures.synthetic import load_preview, save_preview
 
-
-def test_png_round_trip_and_rejects_non_uint8():
-    img = (np.arange(35 * 17) % 256).astype(np.uint8).reshape(35, 17)
-    assert np.array_equal(decode_png(encode_png(img)), img)
-    try:
-        encode_png(img.astype(np.float32))
-    except ValueError as e:
-        assert "uint8" in str(e)
-    else:
-        raise AssertionError("float image accepted")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def test_preview_keeps_only_synthetic_images_of_the_asked_classes(tmp_path):
@@ -25,26 +18,56 @@ def test_preview_keeps_only_synthetic_images_of_the_asked_classes(tmp_path):
     synth = np.zeros(60, bool)
     synth[25:] = True  # last 15 of class 3 and all of class 4 are synthetic
     path = save_preview(tmp_path, X, y, synth, classes=[3, 4], per_class=5)
-    images, labels = load_preview(tmp_path)
-    assert path.is_file() and images.shape == (10, 28, 28) and images.dtype == np.uint8
-    assert sorted(labels.tolist()) == [3] * 5 + [4] * 5
+    preview = load_preview(tmp_path)
+    assert path.is_file() and preview.images.shape == (10, 28, 28) and preview.images.dtype == np.uint8
+    assert sorted(preview.labels.tolist()) == [3] * 5 + [4] * 5
     # every kept image is one of the synthetic images of its class, rescaled to 0..255
     pool = {c: X[synth & (y == c), 0].astype(np.float64) * 255 for c in (3, 4)}
-    for img, c in zip(images, labels):
+    for img, c in zip(preview.images, preview.labels):
         assert min(np.abs(img - p).max() for p in pool[int(c)]) <= 0.5
     assert save_preview(tmp_path / "none", X, y, np.zeros(60, bool), classes=[3]) is None
+    assert load_preview(tmp_path / "none") is None
 
 
-def test_grid_places_each_method_in_its_row(tmp_path):
+def _rows_with_gray(image: np.ndarray, level: int) -> np.ndarray:
+    """Pixel rows of the image area (right of the labels, under the title) holding gray ``level``."""
+    area = image[TITLE_PX:, LABEL_PX:, :3]
+    hit = (np.abs(area - level / 255).max(axis=-1) < 0.01)
+    return TITLE_PX + np.flatnonzero(hit.any(axis=1))
+
+
+def test_grid_png_has_the_expected_size_and_each_method_in_its_row(tmp_path):
     a = np.full((4, 5, 5), 10, np.uint8)
     b = np.full((4, 5, 5), 200, np.uint8)
     labels = np.array([1, 1, 2, 2])
-    canvas = grid([(a, labels), (b, labels)], classes=[1, 2], per_class=2, pad=1, group_pad=0)
-    assert canvas.shape == (2 * 6 + 1, 2 * 2 * 6 + 1)
-    assert canvas[1:6, 1:6].max() == 10 and canvas[7:12, 1:6].min() == 200
-    png, caption = write_grid(tmp_path / "fig.png", [("SMOTE", a, labels, "r1"), ("CVAE", b, labels, "r2")],
-                              [1, 2], 2, "test", provenance=["Made by: cmd", "Git commit(s) of the runs: abc"])
-    assert np.array_equal(decode_png(png.read_bytes()), grid([(a, labels), (b, labels)], [1, 2], 2))
-    text = caption.read_text()
-    assert "1. SMOTE" in text and "2. CVAE" in text and "fig.png" in text
+    rows = [GridRow("SMOTE", a, labels, "r1"), GridRow("CVAE", b, labels, "r2")]
+    files = write_grid(tmp_path / "fig.png", rows, [1, 2], 2, "test",
+                       provenance=["Made by: cmd", "Git commit(s) of the runs: abc"])
+    assert files.png.read_bytes()[:8] == PNG_SIGNATURE
+    image = mpimg.imread(files.png)
+    size = grid_size(n_rows=2, n_classes=2, per_class=2, image_side=5)
+    assert image.shape[:2] == (size.height, size.width)
+    dark, bright = _rows_with_gray(image, 10), _rows_with_gray(image, 200)
+    assert len(dark) and len(bright) and dark.max() < bright.min()  # SMOTE's row above CVAE's
+    text = files.caption.read_text()
+    assert files.caption == tmp_path / "fig.md"
+    assert "1. SMOTE — from run `r1`" in text and "2. CVAE — from run `r2`" in text and "](fig.png)" in text
     assert "Made by: cmd" in text and "Git commit(s) of the runs: abc" in text
+
+
+def test_grid_of_colour_images_and_short_rows(tmp_path):
+    rgb = np.zeros((3, 3, 8, 8), np.uint8)
+    rgb[:, 0] = 255  # red, channels first as the runs store them
+    rows = [GridRow("A", rgb, np.array([0, 0, 1])), GridRow("B", rgb[:0], np.array([], int))]
+    files = write_grid(tmp_path / "c.png", rows, [0, 1], 3, "colour")
+    image = mpimg.imread(files.png)
+    size = grid_size(n_rows=2, n_classes=2, per_class=3, image_side=8)
+    assert image.shape[:2] == (size.height, size.width)
+    red = (image[..., 0] > 0.99) & (image[..., 1] < 0.01) & (image[..., 2] < 0.01)
+    assert red.any()
+
+
+def test_grid_without_images_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="no row has images"):
+        write_grid(tmp_path / "x.png", [GridRow("A", np.zeros((0, 5, 5), np.uint8), np.array([], int))],
+                   [1], 2, "empty")

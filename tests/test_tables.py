@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import re
 import subprocess
 import sys
 import zlib
@@ -17,6 +18,7 @@ from scipy import stats
 from imbench.metrics import evaluate, lift_percent
 from imbench.records import RESULT, finish_run, run_hash
 from imbench.tables import build_table, load_table_spec, mean_ranks, friedman_iman_davenport, render
+from imbench.tables.display import best_mask
 
 REPO = Path(__file__).resolve().parents[1]
 M7 = [0, 1, 2, 3, 4, 5, 9]
@@ -115,7 +117,7 @@ def test_fajardo_cells_lift_and_asterisk():
     assert "RANDOM (random) has no runs for blocks fajardo_m5, fajardo_m3: those cells are blank" in table.notes
 
 
-def test_cli_writes_three_files_with_header_and_filters(tmp_path):
+def test_cli_writes_four_files_with_header_and_filters(tmp_path):
     out, res = tmp_path / "runs", tmp_path / "results"
     write_records(out, fajardo_records())
     paper = make_record("fajardo_5", "smote", fold=7, profile="paper", overall__f1=0.1)
@@ -125,8 +127,9 @@ def test_cli_writes_three_files_with_header_and_filters(tmp_path):
     write_records(out, [make_record("fajardo_6", "smote", fold=9, overall__f1=0.3, ir=80)])
     proc = run_cli("fajardo_5", "--out-dir", str(out), "--results-dir", str(res), "--profile", "quick")
     assert proc.returncode == 0, proc.stderr
-    md, csv, tex = (res / f"fajardo_5_quick.{ext}" for ext in ("md", "csv", "tex"))
-    assert str(md) in proc.stdout and "| SMOTE |" in proc.stdout
+    md, csv, tex, meta = (res / f"fajardo_5_quick{ext}" for ext in (".md", ".csv", ".tex", ".provenance.json"))
+    assert all(str(path) in proc.stdout for path in (md, csv, tex, meta))
+    assert re.search(r"^\| SMOTE +\|", proc.stdout, re.MULTILINE)
     text = md.read_text()
     assert text.startswith("# Table 5: Downstream classifier results for MNIST with rho = 320")
     assert f"python -m imbench.tables fajardo_5 --profile quick --out-dir {out}" in text
@@ -137,14 +140,25 @@ def test_cli_writes_three_files_with_header_and_filters(tmp_path):
     assert "  - CGAN (cgan): no finished runs" in text
     assert "  - Imbalanced (none): no finished runs" in text
     assert "**m = {0,1,2,3,4,5,9} | M = {6,7,8}**" in text
-    frame = pd.read_csv(csv, comment="#")
+    frame = pd.read_csv(csv)  # plain CSV: no comment lines, one header row
+    assert not any(line.startswith("#") for line in csv.read_text().splitlines())
     smote = frame[(frame.block == "fajardo_m7") & (frame.method == "smote")].iloc[0]
     # Neither the paper-profile run (.1), the unfinished run (.2) nor fajardo_6's run (.3) is mixed in.
     assert smote["n"] == 2 and smote["overall_f1_mean"] == pytest.approx(0.654)
-    assert csv.read_text().startswith("# Table 5") and "# Experiment: fajardo_5; profile: quick" in csv.read_text()
+    # The CSV's provenance is in the sidecar.
+    prov = json.loads(meta.read_text())
+    assert prov["title"].startswith("Table 5") and (prov["experiment"], prov["profile"]) == ("fajardo_5", "quick")
+    assert prov["made_by"] == f"python -m imbench.tables fajardo_5 --profile quick --out-dir {out}"
+    assert prov["run_commands"] == ["python -m imbench -m experiment=fajardo_5 profile=quick"]
+    assert prov["commits"] == [{"commit": "abc1234", "dirty": False}]
+    assert prov["hardware"] == [{"host": "box1", "device": "cpu", "gpu": None}]
+    assert prov["runs_per_cell"] == {"min": 1, "max": 2} and prov["finished_runs"] == 5
+    assert prov["empty_rows"]["CGAN (cgan)"] == "no finished runs"
+    assert any("RANDOM (random) has no runs for blocks" in n for n in prov["notes"])
     latex = tex.read_text()
-    assert latex.startswith("% Table 5") and r"\begin{tabular}" in latex and r"RANDOM* &" in latex
-    assert r"m = \{0,1,2,3,4,5,9\} | M = \{6,7,8\}" in latex
+    assert latex.startswith("% Table 5") and r"\begin{tabular}" in latex and "RANDOM* &" in latex
+    assert r"m = \{0,1,2,3,4,5,9\} \textbar{} M = \{6,7,8\}" in latex
+    assert r"\label{tab:fajardo_5_quick-fajardo_m7}" in latex and r"\label{tab:fajardo_5_quick-fajardo_m3}" in latex
 
 
 def test_cli_dirty_flag_and_paper_profile(tmp_path):
@@ -262,20 +276,43 @@ def test_egl_datasets_mean_rank_with_tie_and_friedman():
     assert any("scene" in n for n in table.notes)
     assert table.empty["BSMOTE (borderline_smote)"] == "no finished runs"
     assert table.empty["Ours (egl)"].startswith("method not implemented yet")
-    ranks = [expected[k] for k in ("CE", "ROS", "SMOTE", "ADASYN")]
-    fr = friedman_iman_davenport(np.array(ranks), 4)
-    assert f"chi2_F = {fr.chi2:.4f}" in table.footer[0] and "k = 4 methods and N = 4 data sets" in table.footer[0]
+    # Friedman over the four complete data sets (scipy corrects for ecoli's tie).
+    means = np.array([[values[d][m] for m in ("none", "random", "smote", "adasyn")]
+                      for d in ("ecoli", "abalone", "oil", "webpage")])
+    chi2 = stats.friedmanchisquare(*means.T).statistic
+    assert f"chi2_F = {chi2:.4f}" in table.footer[0] and "k = 4 methods and N = 4 data sets" in table.footer[0]
+    f = 3 * chi2 / (4 * 3 - chi2)
+    assert f"F_F = {f:.4f} with (3, 9) d.o.f., p = {stats.f.sf(f, 3, 9):.4g}" in table.footer[0]
+    # Bold: best AUC-PR per data set (row), both tied CE and ROS on ecoli, lowest mean rank.
+    bold = best_mask(table.blocks[0]).set_axis(frame.index).set_axis(frame.columns, axis=1)
+    assert bold.loc["ecoli"].tolist() == [True, True, False, False, False, False]
+    assert bold.loc["scene", "SMOTE"] and bold.loc["mean rank", "SMOTE"] and bold.loc["mean rank"].sum() == 1
 
 
 def test_friedman_iman_davenport_matches_scipy():
     rng = np.random.default_rng(0)
     scores = rng.uniform(size=(12, 5))  # 12 data sets, 5 methods, no ties
-    r = friedman_iman_davenport(mean_ranks(scores), n=12)
-    assert r.chi2 == pytest.approx(stats.friedmanchisquare(*scores.T).statistic)
+    r = friedman_iman_davenport(scores)
+    scipy_result = stats.friedmanchisquare(*scores.T)
+    assert (r.chi2, r.chi2_p) == (scipy_result.statistic, scipy_result.pvalue)
+    # Without ties scipy's statistic is Demsar's formula on the mean ranks.
+    ranks = mean_ranks(scores)
+    assert r.chi2 == pytest.approx(12 * 12 / (5 * 6) * (np.sum(ranks**2) - 5 * 36 / 4))
     assert r.f == pytest.approx(11 * r.chi2 / (12 * 4 - r.chi2))
-    assert (r.df1, r.df2) == (4, 44)
+    assert (r.n, r.k, r.df1, r.df2) == (12, 5, 4, 44)
     assert r.p == pytest.approx(stats.f.sf(r.f, 4, 44))
-    assert list(mean_ranks(np.array([[0.5, 0.5, 0.3], [0.1, 0.2, 0.3]]))) == [2.25, 1.75, 2.0]
+    tied = np.round(scores, 1)
+    assert friedman_iman_davenport(tied).chi2 == stats.friedmanchisquare(*tied.T).statistic
+    # Every data set in the same order: F_F is infinite.
+    same = friedman_iman_davenport(np.tile([0.9, 0.5, 0.1], (4, 1)))
+    assert same.chi2 == pytest.approx(8.0) and same.f == np.inf and same.p == 0.0
+
+
+def test_mean_ranks_are_rankdata_of_each_data_set():
+    scores = np.array([[0.5, 0.5, 0.3], [0.1, 0.2, 0.3]])
+    assert list(mean_ranks(scores)) == [2.25, 1.75, 2.0]
+    expected = np.mean([stats.rankdata(-row, method="average") for row in scores], axis=0)
+    assert np.array_equal(mean_ranks(scores), expected)
 
 
 def test_egl_adult_delta_and_ap():
@@ -290,9 +327,16 @@ def test_egl_adult_delta_and_ap():
     assert frame.loc[("SMOTE", "50:1"), "AP@0.5"] == f"0.250±{np.std([0.2, 0.3], ddof=1):.3f}"
     assert any("reference Potential (potential) has no runs" in n for n in table.notes)
     spec["reference"] = "none"
-    frame = build_table(spec, recs).blocks[0].frame
+    block = build_table(spec, recs).blocks[0]
+    frame = block.frame
     assert frame.loc[("SMOTE", "50:1"), "Δ"] == f"{100 * (0.312 - 0.333) / 0.333:.1f}%"
     assert frame.loc[("CE", "50:1"), "Δ"] == "baseline" and frame.loc[("SMOTE", "100:1"), "Δ"] == ""
+    # Bold compares methods at the same IR only: CE is best at 50:1, alone (so not bold) at 100:1;
+    # AP@0.75 ties everywhere, so nothing stands out there.
+    bold = best_mask(block).set_axis(frame.index).set_axis(frame.columns, axis=1)
+    assert bold.loc[("CE", "50:1"), "AUC-PR"] and not bold.loc[("SMOTE", "50:1"), "AUC-PR"]
+    assert not bold.loc[("CE", "100:1"), "AUC-PR"] and not bold["AP@0.75"].any()
+    assert not bold["Δ"].any()  # the reference's own Δ ('baseline') is no contender, SMOTE's is alone
 
 
 def test_fajardo_timing_from_sources():
@@ -317,9 +361,61 @@ def test_fajardo_timing_from_sources():
 def test_latex_escapes_labels():
     recs = [make_record("gamo_2", "none", fold=f, data="cifar10", loss="ls", acsa=0.45) for f in range(2)]
     out = render("gamo_2", spec_of("gamo_2"), recs, "quick")
-    assert r"GAMO\textbackslash{}D" in out.latex and r"0.45$\pm$0.00" in out.latex
+    assert r"GAMO\textbackslash D" in out.latex and r"0.45$\pm$0.00" in out.latex
     assert r"\multicolumn{2}{c}{CIFAR10}" in out.latex
-    assert pd.read_csv(io.StringIO(out.csv), comment="#").loc[0, "cifar10_ls_acsa_mean"] == pytest.approx(0.45)
+    assert pd.read_csv(io.StringIO(out.csv)).loc[0, "cifar10_ls_acsa_mean"] == pytest.approx(0.45)
+
+
+def _tabular_rows(latex: str) -> list[str]:
+    """Body rows (between midrule and bottomrule) of every tabular in ``latex``."""
+    rows = []
+    for body in re.findall(r"\\midrule\n(.*?)\\bottomrule", latex, re.DOTALL):
+        rows += body.splitlines()
+    return rows
+
+
+def test_latex_booktabs_caption_label_escaping_and_bold_best():
+    out = render("fajardo_5", spec_of("fajardo_5"), fajardo_records(), "quick")
+    latex = out.latex
+    for rule in (r"\toprule", r"\midrule", r"\bottomrule"):
+        assert latex.count(rule) == 3  # one table float per block
+    assert latex.count(r"\begin{table}") == 3 and r"\hline" not in latex
+    assert (r"\caption{Table 5: Downstream classifier results for MNIST with rho = 320. fajardo\_m5 (no runs). "
+            r"Bold: highest mean per column (higher is better for precision, recall, F1 and Lift \%).}") in latex
+    assert r"\label{tab:fajardo_5_quick-fajardo_m5}" in latex
+    body = "\n".join(line for line in latex.splitlines() if not line.startswith("%"))  # the header is comments
+    assert r"Lift \%" in body and "Lift %" not in body
+    assert "fajardo_m5" not in body.replace("tab:fajardo_5_quick-fajardo_m", "")  # underscores escaped
+    rows = {r.split(" & ")[0]: r.split(" & ")[1:] for r in _tabular_rows(latex)[:10]}  # block fajardo_m7
+    # m F1: RANDOM .700 beats SMOTE .605; m Prec.: SMOTE .910 beats RANDOM .780; Overall F1: RANDOM.
+    assert rows["RANDOM*"][2] == r"\textbf{0.700}" and rows["SMOTE"][2] == "0.605"
+    assert rows["SMOTE"][0] == r"\textbf{0.910}" and rows["RANDOM*"][0] == "0.780"
+    assert rows["RANDOM*"][8] == r"\textbf{0.657}"
+    assert rows["SMOTE"][9] == r"- \\" and rows["RANDOM*"][9] == r"0.459 \\"  # a lone contender is not bold
+    # Block m3 has one method: nothing to compare, nothing bold.
+    assert not any(r"\textbf" in r for r in _tabular_rows(latex)[20:])
+
+
+def test_fid_bold_is_the_lowest():
+    recs = []
+    for method, base in [("smote", 50.0), ("cvae", 40.0)]:
+        rec = make_record("fajardo_5", method, skew="fajardo_m3", minority=[3, 4, 5])
+        rec["fid"] = {"per_class": {"3": base, "4": base + 20 if method == "cvae" else base, "5": base}}
+        recs.append(rec)
+    out = render("fajardo_1", spec_of("fajardo_1"), recs, "quick")
+    assert "Bold: lowest FID per class (lower is better)." in out.latex
+    rows = {r.split(" & ")[0]: r.split(" & ")[1:] for r in _tabular_rows(out.latex) if "&" in r}
+    assert rows["SMOTE"] == ["50.0", r"\textbf{50.0}", r"50.0 \\"]
+    assert rows["CVAE"] == [r"\textbf{40.0}", "60.0", r"\textbf{40.0} \\"]
+
+
+@pytest.mark.parametrize("experiment", ["fajardo_5", "egl_2", "gamo_1", "imsic_1", "fajardo_1", "fajardo_9"])
+def test_csv_round_trip_equals_the_aggregated_frame(experiment):
+    recs = {"fajardo_5": fajardo_records(), "egl_2": egl_records({"oil": {"none": 0.6, "smote": 0.7}}),
+            "imsic_1": imsic_records(with_reference=True)}.get(experiment, fajardo_records())
+    out = render(experiment, spec_of(experiment), recs, "quick")
+    frame = pd.read_csv(io.StringIO(out.csv))
+    pd.testing.assert_frame_equal(frame, out.table.data, check_dtype=False)
 
 
 def test_fajardo_fid_table_means_over_draws_not_repeats():
@@ -339,6 +435,6 @@ def test_fajardo_fid_table_means_over_draws_not_repeats():
     assert m3.frame.loc["BAGAN", "4"] == ""
     assert out.table.cell_counts == [2] * 6
     assert "BAGAN (bagan)" in out.table.empty and "SMOTE (smote)" not in out.table.empty
-    csv = pd.read_csv(io.StringIO(out.csv), comment="#")
+    csv = pd.read_csv(io.StringIO(out.csv))
     row = csv[(csv["method"] == "cvae") & (csv["class"] == 3)].iloc[0]
     assert row["fid_mean"] == pytest.approx(80.5) and row["fid_std"] == pytest.approx(np.std([80, 81], ddof=1))

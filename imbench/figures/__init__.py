@@ -1,1 +1,1 @@
-"""Figures of synthetic images (Fajardo Figs. 1-2): previews saved by the runs, laid out as PNG grids."""
+"""Figures of synthetic images (Fajardo Figs. 1-2): previews saved by the runs, drawn as PNG grids with matplotlib."""

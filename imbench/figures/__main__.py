@@ -1,6 +1,7 @@
 """``python -m imbench.figures EXPERIMENT --block SKEW``: a grid of synthetic images per method (PNG + caption).
 
-Uses the previews the runs saved (``synthetic_preview.npz``) of the first skewed draw of the block.
+Uses the previews the runs saved (``synthetic_preview.npz``) of the first skewed draw of the block and
+writes ``<results-dir>/<experiment>_<profile>_<block>_synthetic.png`` (matplotlib) and ``.md`` beside it.
 """
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from imbench.figures.synthetic import load_preview, write_grid
+from imbench.figures.grid import GridRow, write_grid
+from imbench.figures.synthetic import load_preview
 from imbench.tables.collect import collect_records, load_table_spec
 from imbench.tables.model import row_label
 
@@ -33,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in mine:
             preview = load_preview(Path(r["_path"]).parent)
             if preview is not None:
-                rows.append((row_label(method, spec), preview[0], preview[1], r["_path"]))
+                rows.append(GridRow(label=row_label(method, spec), images=preview.images, labels=preview.labels,
+                                    source=r["_path"]))
                 used.append(r)
                 classes = classes or sorted(int(c) for c in r["job"]["minority"])
                 data = r["job"]["data"]
@@ -51,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         "" if a.out_dir == "outputs" else f" --out-dir {a.out_dir}")
     provenance = [f"Made by: {made_by}", f"Git commit(s) of the runs: {', '.join(commits)}",
                   f"Hardware: {'; '.join(hardware)}"]
-    png, caption = write_grid(Path(a.results_dir) / name, rows, classes, a.per_class, title, provenance)
-    print(f"wrote {png} and {caption}")
+    files = write_grid(Path(a.results_dir) / name, rows, classes, a.per_class, title, provenance)
+    print(f"wrote {files.png} and {files.caption}")
     return 0
 
 

@@ -1,18 +1,24 @@
-"""Synthetic-image previews: saved next to a run's record, collected into one grid per experiment block.
+"""Synthetic-image previews: saved by the runs next to their record, read back for the figures.
 
-The grid has one row per method; within a row, ``per_class`` images of each minority class, classes
-left to right (the layout of Fajardo et al.'s Figs. 1-2). PNG has no text, so a Markdown caption beside
-it names the rows, the classes and the runs the images come from.
+A run keeps a few of its synthetic images per minority class in ``synthetic_preview.npz`` (uint8,
+arrays ``images`` and ``labels``); :mod:`imbench.figures.grid` lays them out. This module does not
+import matplotlib, so the runner can save previews without it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from imbench.figures.png import write_png
-
 PREVIEW = "synthetic_preview.npz"
+
+
+@dataclass
+class Preview:
+    """Saved synthetic images (uint8; N x H x W, or N x C x H x W for colour) and their classes."""
+    images: np.ndarray
+    labels: np.ndarray
 
 
 def save_preview(run_dir: Path, X_res: np.ndarray, y_res: np.ndarray, synthetic: np.ndarray,
@@ -38,39 +44,10 @@ def save_preview(run_dir: Path, X_res: np.ndarray, y_res: np.ndarray, synthetic:
     return path
 
 
-def load_preview(run_dir: Path) -> tuple[np.ndarray, np.ndarray] | None:
+def load_preview(run_dir: Path) -> Preview | None:
+    """The preview a run saved in ``run_dir``, or None when it saved none."""
     path = Path(run_dir) / PREVIEW
     if not path.is_file():
         return None
     with np.load(path) as z:
-        return z["images"], z["labels"]
-
-
-def grid(rows: list[tuple[np.ndarray, np.ndarray]], classes: list[int], per_class: int, pad: int = 2,
-         group_pad: int = 6) -> np.ndarray:
-    """One uint8 canvas: row r holds, for each class, up to ``per_class`` images of rows[r] (H×W gray)."""
-    h, w = next(imgs.shape[-2:] for imgs, _ in rows if len(imgs))
-    col_w = per_class * (w + pad) + group_pad
-    canvas = np.full((len(rows) * (h + pad) + pad, len(classes) * col_w + pad), 255, dtype=np.uint8)
-    for r, (imgs, labels) in enumerate(rows):
-        for ci, c in enumerate(classes):
-            sel = imgs[labels == c][:per_class]
-            for k, img in enumerate(sel):
-                y0 = pad + r * (h + pad)
-                x0 = pad + ci * col_w + k * (w + pad)
-                canvas[y0:y0 + h, x0:x0 + w] = img
-    return canvas
-
-
-def write_grid(path: Path, rows: list[tuple[str, np.ndarray, np.ndarray, str]], classes: list[int],
-               per_class: int, title: str, provenance: list[str] | None = None) -> tuple[Path, Path]:
-    """Write the PNG and its Markdown caption; ``rows`` are (label, images, labels, source run);
-    ``provenance`` lines (command, commits, hardware) go under the title."""
-    png = write_png(path, grid([(i, l) for _, i, l, _ in rows], classes, per_class))
-    lines = [f"# {title}", ""] + [f"{line}  " for line in provenance or []] + ["", f"![{title}]({png.name})", "",
-             f"Rows, top to bottom (each: {per_class} synthetic images per class, classes "
-             f"{', '.join(map(str, classes))} left to right):", ""]
-    lines += [f"{k + 1}. {label} — from run `{src}`" for k, (label, _, _, src) in enumerate(rows)]
-    caption = path.with_suffix(".md")
-    caption.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return png, caption
+        return Preview(images=z["images"], labels=z["labels"])

@@ -1,4 +1,10 @@
-"""``python -m imbench.tables EXPERIMENT``: collect finished runs into the paper's table (md, csv, tex)."""
+"""``python -m imbench.tables EXPERIMENT``: collect finished runs into the paper's table.
+
+Writes ``<results_dir>/<experiment>_<profile>`` ``.md`` (``DataFrame.to_markdown``), ``.tex``
+(``Styler.to_latex``), ``.csv`` (plain: ``pandas.read_csv(path)`` loads it) and ``.provenance.json``
+(the CSV's provenance: commands, commits, hardware, empty rows and why; the ``.md`` and ``.tex``
+carry the same as header lines).
+"""
 from __future__ import annotations
 
 import argparse
@@ -10,18 +16,27 @@ from imbench.methods.registry import PLANNED
 from imbench.tables.collect import (
     UnknownExperiment, available_experiments, collect_records, count_other_profiles, load_table_spec, records_frame,
 )
-from imbench.tables.header import header_lines
+from imbench.tables.header import Provenance, provenance
+from imbench.tables.latex import to_latex
 from imbench.tables.layouts import LAYOUTS
 from imbench.tables.model import Table
-from imbench.tables.render import to_csv, to_latex, to_markdown
+from imbench.tables.render import to_csv, to_markdown
+
+PROVENANCE_SUFFIX = ".provenance.json"
 
 
 @dataclass
 class Outputs:
+    """A rendered table: the layout, its provenance and the text of each file."""
     table: Table
+    provenance: Provenance
     markdown: str
     csv: str
     latex: str
+
+    @property
+    def provenance_json(self) -> str:
+        return self.provenance.to_json()
 
 
 def source_experiments(experiment: str, spec: dict) -> list[str]:
@@ -43,19 +58,48 @@ def generated_by(experiment: str, profile: str, out_dir: str = "outputs") -> str
 
 
 def render(experiment: str, spec: dict, records: list[dict], profile: str, out_dir: str = "outputs") -> Outputs:
-    """Table plus its Markdown, CSV and LaTeX text, each starting with the provenance header."""
+    """Lay out the table and write its files' text (pure: no files).
+
+    Parameters
+    ----------
+    experiment : str
+        The experiment whose table it is.
+    spec : dict
+        Its ``table`` section (:func:`imbench.tables.collect.load_table_spec`).
+    records : list of dict
+        Finished run records, already filtered to the experiment's sources and ``profile``.
+    profile : str
+        The profile of the runs.
+    out_dir : str
+        Where the runs are, for the "Made by" command.
+
+    Returns
+    -------
+    Outputs
+        Markdown and LaTeX start with the provenance header; the CSV is the bare numbers.
+    """
     table = build_table(spec, records)
-    header = header_lines(table, experiment, profile, records, generated_by(experiment, profile, out_dir))
-    return Outputs(table, to_markdown(table, header), to_csv(table, header), to_latex(table, header))
+    prov = provenance(table, experiment, profile, records, generated_by(experiment, profile, out_dir))
+    header = prov.lines()
+    return Outputs(table=table, provenance=prov, markdown=to_markdown(table, header), csv=to_csv(table),
+                   latex=to_latex(table, header, label=f"tab:{experiment}_{profile}"))
 
 
 def write_outputs(out: Outputs, results_dir: str | Path, experiment: str, profile: str) -> list[Path]:
-    """Write ``<results_dir>/<experiment>_<profile>.{md,csv,tex}``; returns the paths."""
+    """Write ``<results_dir>/<experiment>_<profile>`` ``.md``, ``.csv``, ``.tex`` and ``.provenance.json``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in that order.
+    """
     base = Path(results_dir)
     base.mkdir(parents=True, exist_ok=True)
+    stem = f"{experiment}_{profile}"
+    texts = {".md": out.markdown, ".csv": out.csv, ".tex": out.latex, PROVENANCE_SUFFIX: out.provenance_json}
     paths = []
-    for ext, text in (("md", out.markdown), ("csv", out.csv), ("tex", out.latex)):
-        path = base / f"{experiment}_{profile}.{ext}"
+    for suffix, text in texts.items():
+        path = base / f"{stem}{suffix}"
         path.write_text(text, encoding="utf-8")
         paths.append(path)
     return paths

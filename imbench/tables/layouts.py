@@ -9,7 +9,7 @@ import pandas as pd
 
 from imbench.metrics import lift_percent
 from imbench.tables.model import (
-    FMNIST_CLASSES, Block, Table, braces, data_label, empty_reason, empty_rows, row_label,
+    FMNIST_CLASSES, Best, Block, Table, braces, data_label, empty_reason, empty_rows, row_label,
 )
 from imbench.tables.stats import (
     Cell, cell, fmt, fmt_pm, friedman_iman_davenport, mean_ranks, paired_ttest, per_fold,
@@ -88,7 +88,7 @@ def fajardo(df: pd.DataFrame, spec: dict) -> Table:
             notes.append(f"Lift % is blank in block {heading}: the reference {row_label(ref, spec)} has no runs there")
         m_f1 = {m: c[("m", "F1")].mean for m, c in cells.items() if not c[("m", "F1")].empty}
         best = max(m_f1.values()) if m_f1 else None
-        shown, index = [], []
+        shown, values, index = [], [], []
         for m in rows:
             c, n = cells[m], cells[m][("m", "F1")].n
             lift = lift_percent(c[("Overall", "F1")].mean, ref_f1) if n and np.isfinite(ref_f1) else math.nan
@@ -96,6 +96,8 @@ def fajardo(df: pd.DataFrame, spec: dict) -> Table:
             index.append(row_label(m, spec) + ("*" if is_best else ""))
             lift_text = "-" if m == ref and n else fmt(lift, 3)
             shown.append([fmt(c[k].mean, 3) for k in columns[:-1]] + [lift_text])
+            # The reference's own lift (shown as '-') is not a contender.
+            values.append([c[k].mean for k in columns[:-1]] + [math.nan if m == ref else lift])
             row = {"block": block, "block_heading": heading, "method": m, "label": row_label(m, spec), "n": n}
             for (g, name), (group_key, metric) in zip(columns[:-1], _faj_keys()):
                 row[f"{group_key}_{metric}_mean"] = c[(g, name)].mean
@@ -106,7 +108,11 @@ def fajardo(df: pd.DataFrame, spec: dict) -> Table:
                 counts.append(n)
             elif len(_runs(df, method=m)):
                 missing.setdefault(m, []).append(block)
-        blocks.append(Block(heading, pd.DataFrame(shown, index=pd.Index(index, name="Method"), columns=columns)))
+        row_index = pd.Index(index, name="Method")
+        best_cells = Best(pd.DataFrame(values, index=row_index, columns=columns),
+                          "highest mean per column (higher is better for precision, recall, F1 and Lift %)")
+        frame = pd.DataFrame(shown, index=row_index, columns=columns)
+        blocks.append(Block(heading, frame, key=block, best=best_cells))
     notes += [_partial_note(m, spec, b, "block") for m, b in missing.items()]
     notes.append(f"Each cell: mean over all runs (skewed draws x classifier seeds) to 3 decimals; "
                  f"* = best minority F1 in the block; Lift % = 100 (F1_overall - F1_overall({row_label(ref, spec)})) "
@@ -129,21 +135,26 @@ def fajardo_fid(df: pd.DataFrame, spec: dict) -> Table:
         sub = sub.drop_duplicates(["experiment", "data", "skew", "ir", "seed", "fold", "method"])
         msets = sorted(set(sub["m_set"]))
         classes = sorted({c for m in msets for c in m})
-        shown = []
+        shown, values = [], []
         for m in rows:
-            line = []
+            line, numbers = [], []
             for c in classes:
                 col = f"fid.{c}"
                 k = cell(_runs(sub, method=m), col) if col in sub.columns else Cell(math.nan, math.nan, 0)
                 line.append(fmt(k.mean, 1))
+                numbers.append(k.mean)
                 data.append({"block": block, "method": m, "label": row_label(m, spec), "class": c,
                              "fid_mean": k.mean, "fid_std": k.std, "n": k.n})
                 if k.n:
                     counts.append(k.n)
             shown.append(line)
-        frame = pd.DataFrame(shown, index=pd.Index([row_label(m, spec) for m in rows], name="Generative method"),
-                             columns=pd.Index([str(c) for c in classes], name="class"))
-        blocks.append(Block(mset_heading(sub, block, with_majority=False), frame))
+            values.append(numbers)
+        index = pd.Index([row_label(m, spec) for m in rows], name="Generative method")
+        columns = pd.Index([str(c) for c in classes], name="class")
+        best_cells = Best(pd.DataFrame(values, index=index, columns=columns),
+                          "lowest FID per class (lower is better)", lower=list(columns))
+        blocks.append(Block(mset_heading(sub, block, with_majority=False),
+                            pd.DataFrame(shown, index=index, columns=columns), key=block, best=best_cells))
     fid_cols = [c for c in df.columns if str(c).startswith("fid.")]
     present = set(df.loc[df[fid_cols].notna().any(axis=1), "method"]) if fid_cols else set()
     notes = ["Cell: Inception FID (pool-3, 2048-d) between a method's synthetic images of one minority class and "
@@ -167,22 +178,27 @@ def fajardo_timing(df: pd.DataFrame, spec: dict) -> Table:
         dsub = runs if d is None else _runs(runs, data=d)
         cols = [(mset_heading(_runs(dsub, skew=b), b, with_majority=False), f"ρ = {_ir_text(ir)}")
                 for b in block_names for ir in irs]
-        shown = []
+        shown, values = [], []
         for m in rows:
-            line = []
+            line, numbers = [], []
             for b in block_names:
                 for ir in irs:
                     c = cell(_runs(dsub, skew=b, ir=ir, method=m), "oversample_s")
                     line.append(fmt(c.mean, 3))
+                    numbers.append(c.mean)
                     data.append({"data": d, "block": b, "ir": ir, "method": m, "label": row_label(m, spec),
                                  "oversample_s_mean": c.mean, "oversample_s_std": c.std, "n": c.n})
                     if c.n:
                         counts.append(c.n)
             shown.append(line)
+            values.append(numbers)
         columns = pd.MultiIndex.from_tuples(cols) if cols else pd.Index([])
-        frame = pd.DataFrame(shown, index=pd.Index([row_label(m, spec) for m in rows], name="Method"),
-                             columns=columns)
-        blocks.append(Block("no runs" if d is None else data_label(d), frame))
+        index = pd.Index([row_label(m, spec) for m in rows], name="Method")
+        best_cells = Best(pd.DataFrame(values, index=index, columns=columns),
+                          "fastest per column (fewer seconds is better)", lower=list(columns))
+        blocks.append(Block("no runs" if d is None else data_label(d),
+                            pd.DataFrame(shown, index=index, columns=columns),
+                            key=str(d or ""), best=best_cells))
     hosts = sorted({f"{r.host} ({r.processor}, {r.cpu_count} CPUs)" for r in runs.itertuples()})
     notes = [
         "Cell: mean seconds to balance one training set (timing.oversample_s of the runs of "
@@ -198,13 +214,13 @@ def gamo(df: pd.DataFrame, spec: dict) -> Table:
     rows, datasets = list(spec["rows"]), list(spec["columns"])
     losses = list(spec.get("losses") or [None])
     metrics = (("ACSA", "acsa"), ("GM", "gm"))
-    cols, shown, data, counts = [], [], [], []
+    cols, shown, values, data, counts = [], [], [], [], []
     for d in datasets:
         for loss in losses:
             cols += [(data_label(d),) + ((str(loss).upper(),) if loss else ()) + (name,) for name, _ in metrics]
     present = set()
     for m in rows:
-        line, row = [], {"method": m, "label": row_label(m, spec)}
+        line, numbers, row = [], [], {"method": m, "label": row_label(m, spec)}
         for d in datasets:
             for loss in losses:
                 match = {"method": m, "data": d, **({"loss": loss} if loss else {})}
@@ -213,18 +229,22 @@ def gamo(df: pd.DataFrame, spec: dict) -> Table:
                 for name, key in metrics:
                     c = cell(sub, key)
                     line.append(fmt_pm(c, 2))
+                    numbers.append(c.mean)
                     row[f"{prefix}_{key}_mean"], row[f"{prefix}_{key}_std"] = c.mean, c.std
                 row[f"{prefix}_n"] = len(sub)
                 if len(sub):
                     counts.append(len(sub))
                     present.add(m)
         shown.append(line)
+        values.append(numbers)
         data.append(row)
-    frame = pd.DataFrame(shown, index=pd.Index([row_label(m, spec) for m in rows], name="Algorithm"),
-                         columns=pd.MultiIndex.from_tuples(cols))
+    index, columns = pd.Index([row_label(m, spec) for m in rows], name="Algorithm"), pd.MultiIndex.from_tuples(cols)
+    frame = pd.DataFrame(shown, index=index, columns=columns)
+    best_cells = Best(pd.DataFrame(values, index=index, columns=columns),
+                      "highest mean per column (higher ACSA and GM are better)")
     notes = ["Cell: mean±std (ddof=1) over repeats, 2 decimals; blank = no runs for that data set/loss; "
              "the CSV keeps full precision"]
-    return Table(spec.get("title", ""), [Block("", frame)], pd.DataFrame(data),
+    return Table(spec.get("title", ""), [Block("", frame, best=best_cells)], pd.DataFrame(data),
                  empty_rows(rows, present, spec), counts, notes)
 
 
@@ -246,9 +266,9 @@ def imsic(df: pd.DataFrame, spec: dict) -> Table:
     metrics = (("Recall", "recall"), ("F1", "f1"))
     cols = [(data_label(d), class_heading(_runs(df, data=d), d, c), name)
             for d in datasets for c in classes for name, _ in metrics]
-    shown, data, counts, present, marks = [], [], [], set(), 0
+    shown, values, data, counts, present, marks = [], [], [], [], set(), 0
     for m in rows:
-        line, row = [], {"method": m, "label": row_label(m, spec)}
+        line, numbers, row = [], [], {"method": m, "label": row_label(m, spec)}
         for d in datasets:
             sub, ref_sub = _runs(df, method=m, data=d), _runs(df, method=ref, data=d) if ref else df.iloc[:0]
             for c in classes:
@@ -263,6 +283,7 @@ def imsic(df: pd.DataFrame, spec: dict) -> Table:
                             text += " •"
                             marks += 1
                     line.append(text)
+                    numbers.append(cc.mean)
                     key = f"{d}_class{c}_{stat}"
                     row.update({f"{key}_mean": cc.mean, f"{key}_std": cc.std, f"{key}_p_vs_reference": p})
             row[f"{d}_n"] = len(sub)
@@ -270,9 +291,12 @@ def imsic(df: pd.DataFrame, spec: dict) -> Table:
                 counts.append(len(sub))
                 present.add(m)
         shown.append(line)
+        values.append(numbers)
         data.append(row)
-    frame = pd.DataFrame(shown, index=pd.Index([row_label(m, spec) for m in rows], name="Method"),
-                         columns=pd.MultiIndex.from_tuples(cols))
+    index, columns = pd.Index([row_label(m, spec) for m in rows], name="Method"), pd.MultiIndex.from_tuples(cols)
+    frame = pd.DataFrame(shown, index=index, columns=columns)
+    best_cells = Best(pd.DataFrame(values, index=index, columns=columns),
+                      "highest mean per column (higher recall and F1 are better)")
     notes = ["Cell: per-class value, mean ± std (ddof=1) over folds/repeats, 3 decimals"]
     if ref and len(_runs(df, method=ref)):
         notes.append(f"• = {row_label(ref, spec)} is better with p < 0.05 (two-sided paired t-test, "
@@ -280,7 +304,7 @@ def imsic(df: pd.DataFrame, spec: dict) -> Table:
     else:
         notes.append(f"Significance marks (•) need the reference method's runs ({row_label(ref, spec)} ({ref})): "
                      f"none found, so no cell is marked")
-    return Table(spec.get("title", ""), [Block("", frame)], pd.DataFrame(data),
+    return Table(spec.get("title", ""), [Block("", frame, best=best_cells)], pd.DataFrame(data),
                  empty_rows(rows, present, spec), counts, notes)
 
 
@@ -288,7 +312,7 @@ def egl_adult(df: pd.DataFrame, spec: dict) -> Table:
     """EGL Table 1: method × IR rows; AUC-PR, Δ vs the reference, precision at recall 0.75/0.5/0.25."""
     rows, irs, ref = list(spec["rows"]), list(spec["irs"]), spec.get("reference")
     aps = [("AP@0.75", "ap_at.0.75"), ("AP@0.5", "ap_at.0.5"), ("AP@0.25", "ap_at.0.25")]
-    shown, index, data, counts, present = [], [], [], [], set()
+    shown, values, index, data, counts, present = [], [], [], [], [], set()
     for m in rows:
         for ir in irs:
             sub = _runs(df, method=m, ir=ir)
@@ -298,6 +322,7 @@ def egl_adult(df: pd.DataFrame, spec: dict) -> Table:
             delta_text = "baseline" if m == ref and auc.n else (f"{fmt(delta, 1)}%" if np.isfinite(delta) else "")
             ap_cells = [cell(sub, key) for _, key in aps]
             shown.append([fmt_pm(auc, 3), delta_text] + [fmt_pm(c, 3) for c in ap_cells])
+            values.append([auc.mean, math.nan if m == ref else delta] + [c.mean for c in ap_cells])
             index.append((row_label(m, spec), f"{_ir_text(ir)}:1"))
             row = {"method": m, "label": row_label(m, spec), "ir": ir, "n": len(sub),
                    "auc_pr_mean": auc.mean, "auc_pr_std": auc.std, "delta_percent": delta}
@@ -307,14 +332,17 @@ def egl_adult(df: pd.DataFrame, spec: dict) -> Table:
             if len(sub):
                 counts.append(len(sub))
                 present.add(m)
-    frame = pd.DataFrame(shown, index=pd.MultiIndex.from_tuples(index, names=["Method", "IR"]),
-                         columns=["AUC-PR", "Δ"] + [name for name, _ in aps])
+    row_index = pd.MultiIndex.from_tuples(index, names=["Method", "IR"])
+    columns = ["AUC-PR", "Δ"] + [name for name, _ in aps]
+    frame = pd.DataFrame(shown, index=row_index, columns=columns)
+    best_cells = Best(pd.DataFrame(values, index=row_index, columns=columns),
+                      "highest mean per column among the methods at the same IR (higher is better)", within="IR")
     notes = [f"Cells: mean±std (ddof=1) over splits; Δ = 100 (AUC-PR - AUC-PR({row_label(ref, spec)})) / "
              f"AUC-PR({row_label(ref, spec)}) at the same IR; AP@k = precision at recall k"]
     if ref and not len(_runs(df, method=ref)):
         notes.append(f"Δ is blank: the reference {row_label(ref, spec)} ({ref}) has no runs "
                      f"({empty_reason(ref)})")
-    return Table(spec.get("title", ""), [Block("", frame)], pd.DataFrame(data),
+    return Table(spec.get("title", ""), [Block("", frame, best=best_cells)], pd.DataFrame(data),
                  empty_rows(rows, present, spec), counts, notes)
 
 
@@ -337,27 +365,46 @@ def egl_datasets(df: pd.DataFrame, spec: dict) -> Table:
     shown.append([fmt(ranks[m], 2) if m in ranks else "" for m in rows])
     data.append({"data": "mean", **{f"{m}_{s}": getattr(avg[m], s) for m in filled for s in ("mean", "std", "n")}})
     data.append({"data": "mean rank", **{f"{m}_mean": ranks[m] for m in ranks}})
-    frame = pd.DataFrame(shown, index=pd.Index(datasets + ["mean", "mean rank"], name="Dataset"),
-                         columns=[row_label(m, spec) for m in rows])
+    index, columns = pd.Index(datasets + ["mean", "mean rank"], name="Dataset"), [row_label(m, spec) for m in rows]
+    frame = pd.DataFrame(shown, index=index, columns=columns)
+    values = [[cells[(d, m)].mean for m in rows] for d in datasets]
+    values.append([avg[m].mean if m in avg else math.nan for m in rows])
+    values.append([ranks.get(m, math.nan) for m in rows])
+    best_cells = Best(pd.DataFrame(values, index=index, columns=columns),
+                      "highest AUC-PR per data set and in the 'mean' row, lowest mean rank (higher AUC-PR is better)",
+                      lower=["mean rank"], methods_in_columns=True)
     notes = ["Cell: AUC-PR mean+std (ddof=1) over splits, as the paper writes it; 'mean' = mean+std over the "
              f"data sets that have all {len(filled)} methods with runs; 'mean rank' ranks those methods per data "
              "set (1 = best, ties averaged) and averages over the same data sets"]
     if len(complete) < len(datasets):
         notes.append(f"Left out of mean and mean rank (some method lacks runs): "
                      f"{', '.join(d for d in datasets if d not in complete)}")
-    table = Table(spec.get("title", ""), [Block("", frame)], pd.DataFrame(data),
+    table = Table(spec.get("title", ""), [Block("", frame, best=best_cells)], pd.DataFrame(data),
                   empty_rows(rows, filled, spec), [c.n for c in cells.values() if c.n], notes)
-    table.footer.append(friedman_line(ranks, len(complete)))
+    table.footer.append(friedman_line(means))
     return table
 
 
-def friedman_line(ranks: dict[str, float], n: int) -> str:
-    """The Friedman/Iman–Davenport sentence printed below EGL tables (or why it is missing)."""
-    k = len(ranks)
+def friedman_line(scores: pd.DataFrame) -> str:
+    """The Friedman/Iman–Davenport sentence printed below EGL tables (or why it is missing).
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        AUC-PR means, data sets (rows) x methods (columns), only data sets that have every method.
+
+    Returns
+    -------
+    str
+        One line: the statistics, or why the test was not computed.
+    """
+    n, k = scores.shape
     if k < 3 or n < 2:
         return (f"Friedman test not computed: it needs >= 3 methods with runs and >= 2 data sets with all of them "
                 f"(have k = {k}, N = {n})")
-    r = friedman_iman_davenport(np.array(list(ranks.values())), n)
+    if (scores.nunique(axis=1) == 1).all():
+        return f"Friedman test not computed: every one of the N = {n} data sets ties all k = {k} methods"
+    r = friedman_iman_davenport(scores.to_numpy(dtype=float))
     return (f"Friedman test over k = {r.k} methods and N = {r.n} data sets: chi2_F = {r.chi2:.4f}; "
             f"Iman-Davenport F_F = {r.f:.4f} with ({r.df1}, {r.df2}) d.o.f., p = {r.p:.4g}")
 

@@ -14,10 +14,42 @@ FMNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal
 
 
 @dataclass
+class Best:
+    """Which displayed cells are the best ones (bold in LaTeX) and what "best" means.
+
+    Attributes
+    ----------
+    values : pandas.DataFrame
+        Numbers behind the cells (same index and columns as the block's frame); NaN = not compared.
+    meaning : str
+        What bold means, for the caption, e.g. "lowest FID per class (lower is better)".
+    lower : list
+        Labels (columns, or rows when ``methods_in_columns``) where the lowest value wins; the highest
+        wins everywhere else.
+    methods_in_columns : bool
+        The methods are the columns, so cells are compared along each row instead of down each column.
+    within : str or None
+        Name of an index level: compare only rows that share its value (EGL Table 1 compares per IR).
+    """
+
+    values: pd.DataFrame
+    meaning: str
+    lower: list = field(default_factory=list)
+    methods_in_columns: bool = False
+    within: str | None = None
+
+
+@dataclass
 class Block:
-    """One displayed table: string cells, index = row labels, columns flat or a MultiIndex of header levels."""
+    """One displayed table: string cells, index = row labels, columns flat or a MultiIndex of header levels.
+
+    ``key`` names the block in LaTeX labels (e.g. the skew of a Fajardo block); ``best`` marks its best
+    cells (None: nothing is bold).
+    """
     heading: str
     frame: pd.DataFrame
+    key: str = ""
+    best: Best | None = None
 
 
 @dataclass

@@ -1,57 +1,62 @@
-"""Markdown, CSV and LaTeX text of a Table (LaTeX written by hand: no jinja2 needed)."""
-from __future__ import annotations
+"""Markdown (``DataFrame.to_markdown``) and CSV text of a Table; LaTeX is in :mod:`imbench.tables.latex`.
 
-import io
+The CSV is the numbers behind the table at full precision and nothing else: ``pandas.read_csv(path)``
+loads it. Its provenance is the Markdown/LaTeX header and the sidecar ``<name>.provenance.json``
+(:class:`imbench.tables.header.Provenance`).
+"""
+from __future__ import annotations
 
 import pandas as pd
 
+from imbench.tables.display import with_label_columns
 from imbench.tables.model import Block, Table
 
-LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-    "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "±": r"$\pm$", "•": r"$\bullet$", "ρ": r"$\rho$", "Δ": r"$\Delta$", "–": "--", "χ": r"$\chi$",
-}
 
-
-def _header_levels(frame: pd.DataFrame) -> list[list[str]]:
-    cols = frame.columns
-    if isinstance(cols, pd.MultiIndex):
-        return [[str(x) for x in cols.get_level_values(i)] for i in range(cols.nlevels)]
-    return [[str(c) for c in cols]]
-
-
-def _index_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """Index level names and per-row index cells; a repeated leading label is blanked, as the papers print it."""
-    names = [str(n) if n is not None else "" for n in frame.index.names]
-    rows, prev = [], None
-    for key in frame.index:
-        key = list(key) if isinstance(key, tuple) else [key]
-        cells = [str(k) for k in key]
-        if len(cells) > 1 and cells[0] == prev:
-            cells[0] = ""
-        else:
-            prev = cells[0]
-        rows.append(cells)
-    return names, rows
+def _pipe_safe(text: object) -> str:
+    return str(text).replace("|", r"\|")
 
 
 def markdown_block(block: Block) -> str:
-    """A pipe table; multi-level column names are joined with spaces."""
-    levels = _header_levels(block.frame)
-    names, index = _index_rows(block.frame)
-    heads = [" ".join(x for x in col if x) for col in zip(*levels)] if levels[0] else []
-    esc = lambda s: str(s).replace("|", r"\|")
-    lines = ["| " + " | ".join(esc(x) for x in names + heads) + " |",
-             "|" + "|".join([":---"] * len(names) + ["---:"] * len(heads)) + "|"]
-    for idx, values in zip(index, block.frame.itertuples(index=False)):
-        lines.append("| " + " | ".join(esc(x) for x in idx + list(values)) + " |")
-    text = "\n".join(lines)
+    """A pipe table (labels left-aligned, cells right-aligned); header levels are joined with spaces.
+
+    Parameters
+    ----------
+    block : Block
+        The block to write; its heading, if any, goes above the table in bold.
+
+    Returns
+    -------
+    str
+        Markdown text without a trailing newline.
+    """
+    shown = with_label_columns(block.frame)
+    if isinstance(shown.columns, pd.MultiIndex):
+        heads = [" ".join(str(x) for x in col if x) for col in shown.columns]
+    else:
+        heads = [str(col) for col in shown.columns]
+    shown = shown.apply(lambda col: col.map(_pipe_safe)).set_axis([_pipe_safe(h) for h in heads], axis=1)
+    nlabels = block.frame.index.nlevels
+    align = ["left"] * nlabels + ["right"] * (len(heads) - nlabels)
+    # disable_numparse keeps each cell's text (tabulate would rewrite '0.900' as '0.9').
+    text = shown.to_markdown(index=False, tablefmt="pipe", colalign=align, disable_numparse=True)
     return f"**{block.heading}**\n\n{text}" if block.heading else text
 
 
 def to_markdown(table: Table, header: list[str]) -> str:
-    """Header (title as a heading, then one line each), the blocks, then the footer."""
+    """Header (title as a heading, then one line each), the blocks, then the footer.
+
+    Parameters
+    ----------
+    table : Table
+        The laid-out table.
+    header : list of str
+        Provenance lines, the title first (:meth:`imbench.tables.header.Provenance.lines`).
+
+    Returns
+    -------
+    str
+        The Markdown file's text.
+    """
     out = [f"# {header[0]}", ""] + [f"{line}  " for line in header[1:]] + [""]
     for block in table.blocks:
         out += [markdown_block(block), ""]
@@ -59,54 +64,17 @@ def to_markdown(table: Table, header: list[str]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def to_csv(table: Table, header: list[str]) -> str:
-    """``#`` header lines, then the numbers behind the table at full precision (read with comment='#')."""
-    buf = io.StringIO()
-    buf.write("".join(f"# {line}\n" for line in header + table.footer))
-    table.data.to_csv(buf, index=False)
-    return buf.getvalue()
+def to_csv(table: Table) -> str:
+    """The numbers behind the table (``table.data``) at full precision, one header row, no index.
 
+    Parameters
+    ----------
+    table : Table
+        The laid-out table.
 
-def latex_escape(text: str) -> str:
-    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in str(text))
-
-
-def _spans(levels: list[list[str]], depth: int) -> list[tuple[str, int]]:
-    """Merged cells of header level ``depth``: runs of columns equal on levels 0..depth, e.g. ('m', 3)."""
-    keys = list(zip(*levels[: depth + 1]))
-    spans: list[tuple[tuple, int]] = []
-    for key in keys:
-        if spans and spans[-1][0] == key:
-            spans[-1] = (key, spans[-1][1] + 1)
-        else:
-            spans.append((key, 1))
-    return [(key[-1], n) for key, n in spans]
-
-
-def latex_block(block: Block) -> str:
-    """One tabular: optional heading row, one header row per column level (merged cells), the body."""
-    levels = _header_levels(block.frame)
-    names, index = _index_rows(block.frame)
-    ncols = len(names) + len(block.frame.columns)
-    lines = [r"\begin{tabular}{" + "l" * len(names) + "r" * len(block.frame.columns) + "}", r"\hline"]
-    if block.heading:
-        lines.append(rf"\multicolumn{{{ncols}}}{{l}}{{{latex_escape(block.heading)}}} \\")
-    for i in range(len(levels)):
-        lead = [latex_escape(n) if i == len(levels) - 1 else "" for n in names]
-        cells = [latex_escape(lab) if n == 1 else rf"\multicolumn{{{n}}}{{c}}{{{latex_escape(lab)}}}"
-                 for lab, n in _spans(levels, i)]
-        lines.append(" & ".join(lead + cells) + r" \\")
-    lines.append(r"\hline")
-    for idx, values in zip(index, block.frame.itertuples(index=False)):
-        lines.append(" & ".join(latex_escape(x) for x in idx + list(values)) + r" \\")
-    lines += [r"\hline", r"\end{tabular}"]
-    return "\n".join(lines)
-
-
-def to_latex(table: Table, header: list[str]) -> str:
-    """``%`` header lines, one tabular per block, the footer as ``%`` lines."""
-    out = [f"% {line}" for line in header]
-    for block in table.blocks:
-        out += ["", latex_block(block)]
-    out += [""] + [f"% {line}" for line in table.footer]
-    return "\n".join(out).rstrip() + "\n"
+    Returns
+    -------
+    str
+        CSV text that ``pandas.read_csv`` reads back into ``table.data``.
+    """
+    return table.data.to_csv(index=False)

@@ -76,30 +76,64 @@ def paired_ttest(reference: pd.Series, other: pd.Series) -> tuple[float, float, 
 
 
 def mean_ranks(scores: np.ndarray) -> np.ndarray:
-    """Mean rank of each column over the rows of ``scores`` (datasets × methods); 1 = highest, ties averaged."""
-    ranks = np.vstack([stats.rankdata(-row, method="average") for row in np.atleast_2d(scores)])
+    """Mean rank of each method over the data sets.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        Data sets x methods; higher is better.
+
+    Returns
+    -------
+    numpy.ndarray
+        One mean rank per method (column): 1 = highest score, ties get the average of their ranks
+        (``scipy.stats.rankdata(method="average")`` on each data set).
+    """
+    ranks = stats.rankdata(-np.atleast_2d(np.asarray(scores, dtype=float)), method="average", axis=1)
     return ranks.mean(axis=0)
 
 
 @dataclass(frozen=True)
 class Friedman:
-    n: int  # datasets
-    k: int  # methods
+    """Friedman test over ``n`` data sets and ``k`` methods, with the Iman–Davenport correction.
+
+    ``chi2`` and ``chi2_p`` are ``scipy.stats.friedmanchisquare``'s (tie-corrected); ``f`` is
+    Iman–Davenport's F_F = (n - 1) chi2 / (n (k - 1) - chi2) with ``df1`` and ``df2`` degrees of
+    freedom and upper-tail p-value ``p``.
+    """
+
+    n: int
+    k: int
     chi2: float
+    chi2_p: float
     f: float
     df1: int
     df2: int
     p: float
 
 
-def friedman_iman_davenport(ranks: np.ndarray, n: int) -> Friedman:
-    """Friedman χ²_F from the methods' mean ranks over ``n`` datasets, with the Iman–Davenport F_F (spec §1.5)."""
-    r = np.asarray(ranks, dtype=float)
-    k = len(r)
-    chi2 = 12.0 * n / (k * (k + 1)) * (np.sum(r**2) - k * (k + 1) ** 2 / 4.0)
-    denom = n * (k - 1) - chi2
+def friedman_iman_davenport(scores: np.ndarray) -> Friedman:
+    """Friedman chi2_F (scipy) and the Iman–Davenport F_F computed from it (spec §1.5).
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        Data sets x methods (N x k, k >= 3); only the order within each data set matters.
+
+    Returns
+    -------
+    Friedman
+        The statistics. Without ties, ``chi2`` equals Demšar's 12N/(k(k+1)) (sum R_j^2 - k(k+1)^2/4)
+        of the mean ranks R_j; with ties scipy divides it by its tie correction.
+        When every data set orders the methods the same way, F_F is infinite and p = 0.
+    """
+    table = np.atleast_2d(np.asarray(scores, dtype=float))
+    n, k = table.shape
+    result = stats.friedmanchisquare(*table.T)
+    chi2 = float(result.statistic)
     df1, df2 = k - 1, (k - 1) * (n - 1)
-    if denom <= 0:  # every dataset ranks the methods identically
-        return Friedman(n, k, float(chi2), math.inf, df1, df2, 0.0)
+    denom = n * (k - 1) - chi2
+    if denom <= 0:
+        return Friedman(n, k, chi2, float(result.pvalue), math.inf, df1, df2, 0.0)
     f = (n - 1) * chi2 / denom
-    return Friedman(n, k, float(chi2), float(f), df1, df2, float(stats.f.sf(f, df1, df2)))
+    return Friedman(n, k, chi2, float(result.pvalue), float(f), df1, df2, float(stats.f.sf(f, df1, df2)))
