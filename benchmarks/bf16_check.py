@@ -36,11 +36,10 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import run as bench  # noqa: E402
 from imbench import provenance  # noqa: E402
 from imbench.classifiers.downstream import fit_batched  # noqa: E402
-from imbench.config import apply_profile, skew_spec  # noqa: E402
-from imbench.data.datasets import load_dataset  # noqa: E402
-from imbench.data.protocol import make_folds  # noqa: E402
 from imbench.metrics import evaluate  # noqa: E402
-from imbench.runner import _fold_data, oversample, resolve_device  # noqa: E402
+from imbench.devices import resolve_device  # noqa: E402
+from imbench.methods.oversampling import OversampleTask, oversample  # noqa: E402
+from imbench.runner import plan_job, prepare_fold  # noqa: E402
 
 METRICS = {"minority F1": ("minority", "f1"), "overall F1": ("overall", "f1"), "ACSA": ("acsa",), "GM": ("gm",)}
 
@@ -66,14 +65,14 @@ def main(argv: list[str] | None = None) -> dict:
                  "fid.enabled=false"] + ([f"data.root={a.data_root}"] if a.data_root else [])
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = OmegaConf.to_container(compose(config_name="config", overrides=overrides), resolve=True)
-    eff = apply_profile(cfg)
     device = resolve_device(a.device)
-    skew = skew_spec(eff)
-    ds = load_dataset(eff["data"])
-    holdout = eff["protocol"]["name"] == "holdout"
-    fold = make_folds(eff["protocol"], skew, ds.y_train, ds.y_test if holdout else None, 1, eff["seed"])[0]
-    X_tr, y_tr, X_te, y_te, _, _, minority, os_seed = _fold_data(eff, ds, fold, holdout, skew)
-    X_res, y_res, synth, t_os = oversample(eff["method"], X_tr, y_tr, minority, os_seed, device=str(device))
+    plan = plan_job({**cfg, "folds": 1, "device": str(device), "out_dir": a.out}, log=lambda *_: None)
+    eff, ds = plan.effective, plan.dataset
+    fold = prepare_fold(plan, plan.folds[0])
+    minority, X_te, y_te = fold.task.minority, fold.test.X, fold.test.y
+    done = oversample(OversampleTask(eff["method"]["sampler"], fold.task.train.X, fold.task.train.y, minority,
+                                     fold.task.method_seed), eff["method"]["name"], device=str(device))
+    X_res, y_res, synth, t_os = done.samples.X, done.samples.y, done.samples.mask, done.samples.seconds
     clf_cfg = copy.deepcopy(eff["classifier"])
     clf_cfg.pop("weight_grid", None)
     clf_cfg.pop("weight_search_folds", None)

@@ -53,7 +53,9 @@ def hardware(device: str = "cpu") -> dict:
 def versions() -> dict:
     import importlib.metadata as md
 
-    out = {"python": sys.version.split()[0]}
+    import imbench
+
+    out = {"python": sys.version.split()[0], "imbench": imbench.__version__}
     for pkg in ("torch", "numpy", "scikit-learn", "imbalanced-learn", "hydra-core", "omegaconf", "pandas"):
         try:
             out[pkg] = md.version(pkg)

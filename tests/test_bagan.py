@@ -138,7 +138,7 @@ def test_keras_same_padding() -> None:
 
 def test_config_file_builds_the_table_12_sampler() -> None:
     cfg = OmegaConf.load(REPO / "conf" / "method" / "bagan.yaml")
-    assert cfg.name == "bagan" and cfg.kind == "sampler"
+    assert cfg.name == "bagan" and cfg._target_ == "imbench.methods.resample.Resample"
     s = instantiate(cfg.sampler, _convert_="all")
     assert isinstance(s, BAGANSampler)
     assert (s.epochs, s.ae_epochs, s.batch_size, s.latent_dim, s.lr, s.beta1) == (30, 30, 128, 100, 5e-5, 0.5)

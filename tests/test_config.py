@@ -54,12 +54,38 @@ def test_gamo_protocol_uses_100_test_images_per_class():
     assert compose_plain(["experiment=gamo_1"])["protocol"]["test_per_class"] == 100
 
 
-def test_method_configs_match_registry():
+def test_registry_is_built_from_the_configs_and_their_classes():
+    from imbench.methods.protocol import KINDS, Method
+    from imbench.methods.registry import load_method_config
+
     files = {p.stem for p in (CONF / "method").glob("*.yaml")}
     assert files == set(METHODS)
     for name in files:
         cfg = compose_plain([f"method={name}"])
-        assert cfg["method"]["name"] == name and cfg["method"]["kind"] == METHODS[name].kind
+        info = METHODS[name]
+        assert cfg["method"]["name"] == name and "kind" not in cfg["method"]
+        assert issubclass(info.cls, Method) and info.kind == info.cls.kind and info.kind in KINDS
+        assert info.label and info.reference
+        # the registry's own loader composes a method config as Hydra does (defaults included)
+        assert load_method_config(name) == cfg["method"]
+    assert METHODS["r_cgan"].label == "R-CGAN" and METHODS["smote"].kind == "resample"
+
+
+def test_r_variants_inherit_their_base_config():
+    base, r = compose_plain(["method=cgan"])["method"], compose_plain(["method=r_cgan"])["method"]
+    assert r["sampler"] == {**base["sampler"], "epochs": 60, "random_oversample_first": True}
+    text = (CONF / "method" / "r_cgan.yaml").read_text()
+    assert "- cgan" in text and "_target_" not in text  # inherited, not copied
+
+
+def test_profile_caps_are_declared_by_the_classes():
+    """A generator's epochs and batches are capped by the quick profile through its class's declaration,
+    with no key name in apply_profile; a parameter the class does not declare is left alone."""
+    quick = apply_profile(compose_plain(["method=bagan", "profile=quick"]))["method"]["sampler"]
+    assert (quick["epochs"], quick["ae_epochs"], quick["max_batches_per_epoch"]) == (1, 1, 50)
+    assert quick["batch_size"] == 128
+    tuned = apply_profile(compose_plain(["method=tuned_smote", "profile=quick"]))["method"]["sampler"]
+    assert tuned["mlp_epochs"] == 3 and tuned["cv"] == 5
 
 
 def test_quick_profile_caps_and_paper_profile_does_not():

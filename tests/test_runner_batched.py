@@ -5,6 +5,7 @@ agree to rounding): one record per run, the same run ids and resume semantics as
 metrics that agree, and a diverging group member that fails its own run only.
 """
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from omegaconf import OmegaConf
 import imbench.classifiers.downstream as downstream
 from imbench.config import validate
 from imbench.errors import ConfigError, TrainingError
-from imbench.runner import run_job, use_batching, use_generator_batching
+from imbench.runner import run_job
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["skew=step", "skew.minority=[8,9]", "skew.n_max=100", "ir=10", "profile=quick", "profile.max_epochs=1",
@@ -34,16 +35,42 @@ def _records(out: Path) -> dict[str, dict]:
     return {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/result.json") if (p.parent / "done").exists()}
 
 
+def _ctx(batch_runs, device, clf_cfg):
+    from imbench.methods.protocol import BatchPolicy, ClassifierFactory, JobContext
+
+    return JobContext(classes=list(range(10)), device=torch.device(device), classifiers=ClassifierFactory(clf_cfg),
+                      batching=BatchPolicy.from_setting(batch_runs))
+
+
+def _requests(ctx, n):
+    import numpy as np
+
+    from imbench.methods.executor import TrainRequest
+
+    X, y = np.zeros((4, 2), np.float32), np.arange(4)
+    return [TrainRequest(ctx.classifiers(), X, y, seed=i) for i in range(n)]
+
+
 def test_batch_runs_setting():
+    from imbench.methods.executor import can_batch
+
     cfg = compose_plain([])
     assert cfg["batch_runs"] == "auto"
     clf = cfg["classifier"]
-    assert use_batching(cfg, clf, 3, "cuda") and not use_batching(cfg, clf, 1, "cuda")
-    assert not use_batching(cfg, clf, 3, "cpu")  # auto: only where it pays
-    assert use_batching({**cfg, "batch_runs": True}, clf, 1, "cpu")
-    assert not use_batching({**cfg, "batch_runs": False}, clf, 3, "cuda")
+    auto_cuda = _ctx("auto", "cuda", clf) if torch.cuda.is_available() else None
+    # the policy alone (no CUDA tensors are made)
+    from imbench.methods.protocol import BatchPolicy
+
+    auto = BatchPolicy.from_setting("auto")
+    assert auto.allows(3, torch.device("cuda")) and not auto.allows(1, torch.device("cuda"))
+    assert not auto.allows(3, torch.device("cpu"))  # auto: only where it pays
+    assert BatchPolicy.from_setting(True).allows(1, torch.device("cpu"))
+    assert not BatchPolicy.from_setting(False).allows(3, torch.device("cuda"))
+    assert can_batch(_requests(_ctx(True, "cpu", clf), 3), _ctx(True, "cpu", clf))
     best_val = {**clf, "schedule": {**clf["schedule"], "selection": "best_val"}}
-    assert not use_batching({**cfg, "batch_runs": True}, best_val, 3, "cuda")
+    ctx = _ctx(True, "cpu", best_val)
+    assert not can_batch(_requests(ctx, 3), ctx)  # per-epoch model selection trains one by one
+    assert auto_cuda is None or can_batch(_requests(auto_cuda, 3), auto_cuda)
     with pytest.raises(ConfigError, match="batch_runs"):
         validate({**cfg, "batch_runs": "sometimes"})
 
@@ -107,9 +134,9 @@ def test_a_diverging_group_member_fails_only_its_run(mnist_root, tmp_path, monke
     msg = str(err.value)
     done = {p.parent.name for p in tmp_path.glob("*/done")}
     dirs = {p.name for p in tmp_path.iterdir() if p.is_dir()}
-    assert len(done) == 2 and len(dirs) == 3
-    (failed,) = dirs - done
-    assert f"run {failed} (fold 0, repeat 1" in msg and "training loss became nan" in msg and "1 run(s) failed" in msg
+    assert len(done) == 2 and dirs == done  # the failed run left no directory behind
+    failed = re.search(r"run (\w+) \(fold 0, repeat 1", msg).group(1)
+    assert failed not in done and "training loss became nan" in msg and "1 run(s) failed" in msg
     monkeypatch.setattr(downstream, "train_models_batched", real)
     redo = run_job(cfg)
     assert (redo.new, redo.resumed) == (1, 2) and len(list(tmp_path.glob("*/done"))) == 3
@@ -131,16 +158,25 @@ GEN = ["skew=step", "skew.minority=[8,9]", "skew.n_max=100", "ir=10", "profile=q
 
 
 def test_generator_batching_setting():
+    from imbench.methods.protocol import BatchPolicy
+    from imbench.methods.registry import build_method
+
     cfg = compose_plain([])
-    cgan = compose_plain(["method=cgan"])["method"]
-    assert use_generator_batching(cfg, cgan, 3, "cuda") and not use_generator_batching(cfg, cgan, 1, "cuda")
-    assert not use_generator_batching(cfg, cgan, 3, "cpu")  # auto: CUDA only
-    assert use_generator_batching({**cfg, "batch_runs": True}, cgan, 2, "cpu")
-    assert not use_generator_batching({**cfg, "batch_runs": False}, cgan, 3, "cuda")
+    cgan = build_method(compose_plain(["method=cgan"])["method"])
+
+    def groups(method, setting, n, device):
+        ctx = _ctx(setting, "cpu", cfg["classifier"])
+        return method.groups_generators(n, type(ctx)(**{**ctx.__dict__, "device": torch.device(device),
+                                                         "batching": BatchPolicy.from_setting(setting)}))
+
+    assert groups(cgan, "auto", 3, "cuda") and not groups(cgan, "auto", 1, "cuda")
+    assert not groups(cgan, "auto", 3, "cpu")  # auto: CUDA only
+    assert groups(cgan, True, 2, "cpu")
+    assert not groups(cgan, False, 3, "cuda")
     for other in ("smote", "bagan", "tuned_smote"):  # not stepped generators
-        assert not use_generator_batching({**cfg, "batch_runs": True}, compose_plain([f"method={other}"])["method"], 3, "cpu")
+        assert not groups(build_method(compose_plain([f"method={other}"])["method"]), True, 3, "cpu")
     for stepped in ("acgan", "cvae", "r_cgan", "r_acgan", "r_cvae"):
-        assert use_generator_batching({**cfg, "batch_runs": True}, compose_plain([f"method={stepped}"])["method"], 3, "cpu")
+        assert groups(build_method(compose_plain([f"method={stepped}"])["method"]), True, 3, "cpu")
 
 
 def test_generators_of_all_draws_train_as_one_group_and_resume(mnist_root, tmp_path):

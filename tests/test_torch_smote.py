@@ -127,22 +127,23 @@ class ImageSampler:
 
 def test_build_sampler_passes_the_runner_device_and_keeps_images():
     from imbench.methods.base import FlatteningSampler
-    from imbench.runner import build_sampler
+    from imbench.methods.oversampling import OversampleTask, build_sampler
 
     y = np.array([0] * 20 + [1] * 8)
-    torch_cfg = {"name": "smote_torch", "sampler": {"_target_": "imbench.methods.torch_smote.TorchSMOTE",
-                                                    "k_neighbors": 5, "device": "auto"}}
-    s = build_sampler(torch_cfg, y, [1], 0, ndim=4, device="cpu")
+    images, vectors = np.zeros((len(y), 1, 4, 4), np.float32), np.zeros((len(y), 16), np.float32)
+
+    def build(sampler_cfg, X):
+        return build_sampler(OversampleTask(sampler_cfg, X, y, [1], 0), device="cpu")
+
+    torch_cfg = {"_target_": "imbench.methods.torch_smote.TorchSMOTE", "k_neighbors": 5, "device": "auto"}
+    s = build(torch_cfg, images)
     assert isinstance(s, FlatteningSampler) and s.sampler.device == "cpu"
-    pinned = {**torch_cfg, "sampler": {**torch_cfg["sampler"], "device": "cuda:1"}}
-    assert build_sampler(pinned, y, [1], 0, ndim=2, device="cpu").device == "cuda:1"  # an explicit choice stays
-    plain = {"name": "smote", "sampler": {"_target_": "imblearn.over_sampling.SMOTE", "k_neighbors": 5}}
-    assert isinstance(build_sampler(plain, y, [1], 0, ndim=2, device="cpu"), SMOTE)  # no device parameter
-    img = build_sampler({"name": "x", "sampler": {"_target_": "test_torch_smote.ImageSampler"}}, y, [1], 0,
-                        ndim=4, device="cpu")
+    assert build({**torch_cfg, "device": "cuda:1"}, vectors).device == "cuda:1"  # an explicit choice stays
+    plain = {"_target_": "imblearn.over_sampling.SMOTE", "k_neighbors": 5}
+    assert isinstance(build(plain, vectors), SMOTE)  # no device parameter
+    img = build({"_target_": "test_torch_smote.ImageSampler"}, images)
     assert isinstance(img, ImageSampler) and img.device == "cpu"
-    X = np.zeros((len(y), 1, 4, 4), np.float32)
-    assert img.fit_resample(X, y)[0].shape == X.shape
+    assert img.fit_resample(images, y)[0].shape == images.shape
 
 
 def test_downstream_metrics_match_imblearn_smote(mnist_root, tmp_path):

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from imbench.figures.grid import GridRow, write_grid
+from imbench.methods.registry import config_dir
 from imbench.figures.synthetic import load_preview
 from imbench.tables.collect import collect_records, load_table_spec
 from imbench.tables.model import row_label
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", default="outputs")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--per-class", type=int, default=6)
-    p.add_argument("--conf-dir", default="conf")
+    p.add_argument("--conf-dir", default=str(config_dir()), help="the config folder (default: the packaged imbench/conf)")
     a = p.parse_args(argv)
     spec = load_table_spec(a.conf_dir, a.experiment)
     sources = list(spec.get("sources") or [a.experiment])

@@ -82,7 +82,9 @@ def oversample(task: OversampleTask, name: str, device: str | None = None) -> Ov
     sampler = build_sampler(task, device=device)
     try:
         X_res, y_res = sampler.fit_resample(task.X, task.y)
-    except ValueError as e:
+    except (ValueError, RuntimeError) as e:  # imbalanced-learn's samplers refuse some sets with either
+        if isinstance(e, RuntimeError) and "out of memory" in str(e):
+            raise
         raise ConfigError(f"method {name!r} could not resample this training set: {e}") from e
     inner = getattr(sampler, "sampler", sampler)
     info = inner.fit_info() if hasattr(inner, "fit_info") else {}

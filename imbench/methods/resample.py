@@ -65,6 +65,16 @@ class Resample(Method):
             cfg["sampling_strategy"] = ctx.synthetic_amount
         return cfg
 
+    def groups_generators(self, n_trainings: int, ctx: JobContext) -> bool:
+        """Whether ``n_trainings`` generator trainings (a job's folds, and their weight search's halves)
+        train as vmap groups: only for stepped generators (CGAN, ACGAN, CVAE and their R- variants, see
+        :mod:`imbench.methods.generative.stepped`), at least two, where the job's batching allows."""
+        from imbench.methods.generative.stepped import SteppedGenerator
+
+        cls = sampler_class(self.sampler)
+        stepped = isinstance(cls, type) and issubclass(cls, SteppedGenerator)
+        return stepped and n_trainings >= 2 and ctx.batching.allows(n_trainings, ctx.device)
+
     def fit_fold(self, task: FoldTask, ctx: JobContext) -> FoldFit:
         out = self.fit_folds([task], ctx)[0]
         if isinstance(out, ImbenchError):
@@ -90,13 +100,8 @@ class Resample(Method):
     def _oversample(self, tasks: Sequence[FoldTask], search: WeightSearch | None,
                     ctx: JobContext) -> list[_Prepared | ImbenchError]:
         """Every fold's resampling (and its weight search's), as generator groups where they pay."""
-        from imbench.methods.generative.stepped import SteppedGenerator
-
         sampler_cfg = self.sampler_config(ctx)
-        cls = sampler_class(sampler_cfg)
-        stepped = isinstance(cls, type) and issubclass(cls, SteppedGenerator)
-        n_trainings = len(tasks) * (1 + (search is not None))
-        if stepped and n_trainings >= 2 and ctx.batching.allows(n_trainings, ctx.device):
+        if self.groups_generators(len(tasks) * (1 + (search is not None)), ctx):
             return self._oversample_grouped(tasks, sampler_cfg, search, ctx)
         out: list[_Prepared | ImbenchError] = []
         for task in tasks:

@@ -13,6 +13,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils._param_validation import Interval
 
 from imbench.devices import resolve_device
+from imbench.methods.protocol import ProfileCap
 from imbench.errors import ConfigError, ParameterError
 from imbench.methods.base import DEVICE_CONSTRAINTS, ImbenchOverSampler
 from imbench.rng import isolated_rng, resolve_seed
@@ -66,6 +67,8 @@ class TunedSMOTE(ImbenchOverSampler):
     Fajardo, V. A. et al. "On oversampling imbalanced data with deep conditional generative models."
     Expert Systems with Applications 169 (2021) 114463, Section 4 and Table 9.
     """
+
+    profile_caps = (ProfileCap("mlp_epochs", "max_epochs"),)
 
     _parameter_constraints: dict = {
         **ImbenchOverSampler._parameter_constraints,

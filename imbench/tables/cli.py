@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from imbench.methods.registry import PLANNED
+from imbench.methods.registry import PLANNED, config_dir
 from imbench.tables.collect import (
     UnknownExperiment, available_experiments, collect_records, count_other_profiles, load_table_spec, records_frame,
 )
@@ -123,7 +123,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out-dir", default="outputs", help="where the runs' records are (default: outputs)")
     p.add_argument("--results-dir", default="results", help="where the tables are written (default: results)")
     p.add_argument("--profile", default="quick", help="which runs to collect: a name in conf/profile (quick, reduced, paper)")
-    p.add_argument("--conf-dir", default="conf", help="the config folder (default: conf)")
+    p.add_argument("--conf-dir", default=str(config_dir()), help="the config folder (default: the packaged imbench/conf)")
     return p.parse_args(argv)
 
 

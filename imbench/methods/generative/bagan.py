@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+from imbench.methods.protocol import ProfileCap
 from imbench.errors import ConfigError, TrainingError
 from imbench.methods.generative.base import GenerativeOversampler
 
@@ -245,6 +246,8 @@ class BAGANSampler(GenerativeOversampler):
     >>> sampler = BAGANSampler(epochs=1, device="cpu", random_state=0)  # doctest: +SKIP
     >>> X_res, y_res = sampler.fit_resample(X, y)  # X: N×28×28, N×1×28×28 or N×784 in [0, 1]
     """
+
+    profile_caps = (*GenerativeOversampler.profile_caps, ProfileCap("ae_epochs", "max_generator_epochs"))
 
     method_name = "BAGAN"
     value_range = (-1.0, 1.0)

@@ -28,6 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn_compat.utils.validation import validate_data
 
 from imbench.devices import resolve_device
+from imbench.methods.protocol import ProfileCap
 from imbench.errors import ConfigError, TrainingError
 from imbench.methods.base import DEVICE_CONSTRAINTS, ImbenchOverSampler
 from imbench.rng import isolated_rng, resolve_seed
@@ -101,6 +102,9 @@ class GenerativeOversampler(ImbenchOverSampler):
 
     method_name = "generator"
     accepts_images = True  # the runner passes N×C×H×W images, not flattened vectors
+    # what a profile caps (a quick profile trains 1 epoch of at most a few batches)
+    profile_caps = (ProfileCap("epochs", "max_generator_epochs"),
+                    ProfileCap("max_batches_per_epoch", "max_generator_batches", none_is_unlimited=True))
     value_range: tuple[float, float] = (0.0, 1.0)
 
     _parameter_constraints: dict = {
