@@ -9,13 +9,13 @@ import numpy as np
 import torch
 from imblearn.over_sampling import SMOTE
 from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedKFold
 from sklearn.utils._param_validation import Interval
 
 from imbench.devices import resolve_device
 from imbench.methods.protocol import ProfileCap
 from imbench.errors import ConfigError, ParameterError
 from imbench.methods.base import DEVICE_CONSTRAINTS, ImbenchOverSampler
+from imbench.methods.cv_search import CVScores, stratified_cv
 from imbench.rng import isolated_rng, resolve_seed
 
 # Fajardo et al. Table 14, the classifier their k study scores with.
@@ -94,12 +94,14 @@ class TunedSMOTE(ImbenchOverSampler):
                                  f"integers >= 1. Got {self.k_grid!r} instead.")
         return [int(k) for k in ks]
 
-    def _score(self, X: np.ndarray, y: np.ndarray, k: int, seed: int, device: torch.device) -> float:
+    def _score(self, X: np.ndarray, y: np.ndarray, k: int, seed: int, device: torch.device) -> list[float]:
+        """Macro F1 of the Table 14 MLP on each held-out fold, trained on SMOTE(k) of the other folds."""
         from imbench.classifiers.downstream import DownstreamClassifier
 
         classes = [int(c) for c in np.unique(y)]
         scores = []
-        for f, (tr, ho) in enumerate(StratifiedKFold(self.cv, shuffle=True, random_state=seed).split(X, y)):
+        for fold in stratified_cv(X, y, self.cv, seed):
+            f, tr, ho = fold.index, fold.train, fold.held_out
             X_res, y_res = SMOTE(sampling_strategy=self.sampling_strategy, k_neighbors=k,
                                  random_state=seed + f).fit_resample(X[tr], y[tr])
             clf = DownstreamClassifier(**TABLE14_MLP, schedule={
@@ -108,7 +110,7 @@ class TunedSMOTE(ImbenchOverSampler):
             clf.fit(np.asarray(X_res, dtype=np.float32), y_res, classes=classes, seed=seed + 10 * f + k, device=device)
             pred = np.asarray(classes)[clf.predict_proba(X[ho].astype(np.float32)).argmax(1)]
             scores.append(f1_score(y[ho], pred, average="macro", zero_division=0))
-        return float(np.mean(scores))
+        return scores
 
     def _fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         k_grid = self._checked_k_grid()
@@ -116,16 +118,17 @@ class TunedSMOTE(ImbenchOverSampler):
         seed = resolve_seed(self.random_state)
         smallest_train = min(np.bincount(np.unique(y, return_inverse=True)[1])) * (self.cv - 1) // self.cv
         t0 = time.perf_counter()
-        self.cv_scores_: dict[int, float] = {}
         self.skipped_k_ = [k for k in k_grid if k >= smallest_train]
-        with isolated_rng(device):  # the scoring MLPs seed torch's global generator
-            for k in k_grid:
-                if k not in self.skipped_k_:
-                    self.cv_scores_[k] = self._score(X, y, k, seed, device)
-        if not self.cv_scores_:
+        usable = [k for k in k_grid if k not in self.skipped_k_]
+        if not usable:
             raise ConfigError(f"TunedSMOTE: every k in {k_grid} needs more neighbours than the smallest "
                               f"class has in a {self.cv}-fold training part ({smallest_train}); lower k_grid or cv")
-        self.k_ = max(self.cv_scores_, key=self.cv_scores_.get)
+        search = CVScores.empty(usable, self.cv)
+        with isolated_rng(device):  # the scoring MLPs seed torch's global generator
+            for j, k in enumerate(usable):
+                search.scores[:, j] = self._score(X, y, k, seed, device)
+        self.cv_scores_: dict[int, float] = {k: float(m) for k, m in zip(usable, search.mean())}
+        self.k_ = int(search.best("k"))
         self.search_seconds_ = time.perf_counter() - t0
         return SMOTE(sampling_strategy=self.sampling_strategy, k_neighbors=self.k_,
                      random_state=seed).fit_resample(X, y)

@@ -12,10 +12,10 @@ from typing import Sequence
 
 import numpy as np
 from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedKFold
 
 from imbench.data.skew import class_counts
 from imbench.errors import ImbenchError, TrainingError
+from imbench.methods.cv_search import CVScores, stratified_cv
 from imbench.methods.executor import TrainRequest
 from imbench.methods.oversampling import Oversampled, OversampleTask
 from imbench.methods.protocol import ClassifierFactory, FittedRun, FoldTask
@@ -72,8 +72,8 @@ class WeightSearch:
         """The CV folds of ``task``'s training part, each with the oversampling of its training rows."""
         X, y = task.train.X, task.train.y
         out = []
-        splitter = StratifiedKFold(self.folds, shuffle=True, random_state=task.method_seed)
-        for f, (tr, ho) in enumerate(splitter.split(X.reshape(len(X), -1), y)):
+        for fold in stratified_cv(X, y, self.folds, task.method_seed):
+            f, tr, ho = fold.index, fold.train, fold.held_out
             cfg = copy.deepcopy(sampler_cfg)
             kn = cfg.get("k_neighbors")
             smallest = min(class_counts(y[tr]).values())
@@ -99,7 +99,8 @@ class WeightSearch:
         """Score the trained candidates and pick the weight (a candidate that diverged is excluded)."""
         X, y = task.train.X, task.train.y
         notes = [f.note for f in folds if f.note]
-        scores = np.zeros((len(folds), len(self.grid)))
+        search = CVScores.empty(self.grid, len(folds))
+        scores = search.scores
         group_size = None
         for cand, outcome in zip(candidates, outcomes):
             f, j = cand.fold, cand.weight_index
@@ -115,10 +116,9 @@ class WeightSearch:
             if outcome.batched:
                 group_size = outcome.batched["group_size"]
             scores[f, j] = weighted_minority_f1(y[ho], pred, task.minority)
-        mean = scores.mean(axis=0)
-        if not np.isfinite(mean).any():
+        if not np.isfinite(search.mean()).any():
             raise TrainingError("the synthetic-weight search failed: training diverged for every weight of "
                                 f"classifier.weight_grid; {'; '.join(notes)}")
-        return {"grid": self.grid, "scores": [float(m) if np.isfinite(m) else None for m in mean],
-                "chosen": self.grid[int(np.argmax(mean))], "folds": len(folds), "notes": notes,
+        return {"grid": self.grid, "scores": search.mean_or_none(),
+                "chosen": search.best("weight"), "folds": len(folds), "notes": notes,
                 "batched": None if group_size is None else {"group_size": group_size}}

@@ -1,0 +1,1 @@
+"""imbench's Hydra configs (package data), found by Hydra as ``pkg://imbench.conf``."""
