@@ -196,10 +196,21 @@ def fit_chunk(method: Method, prepared: list[PreparedFold], ctx: JobContext) -> 
     return method.fit_folds([p.task for p in prepared], ctx)
 
 
+# record entries the runner fills; a method's FoldFit.info may add others (and fills oversampler/weight_search)
+RESERVED_RECORD_KEYS = frozenset({
+    "experiment", "job", "run_id", "method", "metrics", "counts", "seeds", "synthetic_weight", "training", "fid",
+    "batched", "timing", "config", "effective", "data_provenance", "git", "hardware", "versions", "command",
+    "started_at", "finished_at"})
+
+
 def build_record(plan: JobPlan, fold: PreparedFold, repeat: int, fit: FoldFit, run: FittedRun, metrics: dict,
                  fid: dict | None, context: dict) -> dict:
     """Stage 3, a pure function: the record of one run. ``context`` holds what describes the execution
     (run id, git, hardware, versions, command, start and end times)."""
+    clash = set(fit.info) & RESERVED_RECORD_KEYS
+    if clash:
+        raise ValueError(f"method {plan.effective['method']['name']!r} returned record entries {sorted(clash)} "
+                         "that the runner writes itself; name them otherwise in FoldFit.info")
     eff, task = plan.effective, fold.task
     samples = fit.synthetic
     train_after = class_counts(samples.y) if samples is not None else fold.counts_before

@@ -1,8 +1,9 @@
 """Store (or check) the metrics of one tiny real run per method: the refactor's golden test data.
 
 ``python scripts/golden_metrics.py write`` runs every case below on the CPU with one torch thread and
-writes ``tests/golden/metrics.json`` (run ids and metrics); ``tests/test_golden.py`` runs the same
-cases and asserts the same run ids and bit-identical metrics.
+writes ``tests/golden/metrics.json`` (run ids and metrics). The stored file was written at commit 465680f,
+before the method protocol; ``tests/test_golden.py`` runs the same cases and asserts bit-identical metrics
+and that each run's pre-protocol id (``legacy_id``) is the stored one. Rewriting it would store today's ids.
 """
 from __future__ import annotations
 
@@ -86,4 +87,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:] if len(sys.argv) > 1 and sys.argv[1] == "write" else ["write"]))
+    if len(sys.argv) < 2 or sys.argv[1] != "write":
+        print(__doc__.strip() + "\n\nusage: python scripts/golden_metrics.py write [CASE ...]   (cases: "
+              + ", ".join(CASES) + ")", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1:]))

@@ -87,3 +87,16 @@ def test_every_classifier_config_composes_instantiates_and_fits(name):
     proba = clf.predict_proba(_data(image=not tabular, seed=1).X)
     assert proba.shape == (68, 3) and np.allclose(proba.sum(1), 1.0)
     assert clf.result.steps_run == 3
+
+
+def test_a_method_cannot_overwrite_what_the_runner_records():
+    from imbench.methods.protocol import FittedRun, FoldFit
+    from imbench.runner import RESERVED_RECORD_KEYS, build_record
+
+    class _Plan:
+        effective = {"method": {"name": "x", "_target_": "imbench.methods.focal.Focal"}}
+
+    fit = FoldFit(runs={}, info={"metrics": {"acsa": 1.0}})
+    with pytest.raises(ValueError, match="metrics"):
+        build_record(_Plan(), None, 0, fit, FittedRun(None, {}, 0.0), {}, None, {})
+    assert "oversampler" not in RESERVED_RECORD_KEYS and "loss" not in RESERVED_RECORD_KEYS
