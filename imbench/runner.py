@@ -153,12 +153,10 @@ def _preprocess(eff: dict, ds: Dataset, X_tr: np.ndarray, others: list[np.ndarra
 def prepare_fold(plan: JobPlan, fp: FoldPlan) -> PreparedFold:
     """A fold's training, validation and test parts (preprocessed), its minority classes and seeds."""
     ds, fold, eff = plan.dataset, fp.fold, plan.effective
-    if plan.holdout:
-        train = Split(ds.X_train[fold.train], ds.y_train[fold.train])
-        test = Split(ds.X_test[fold.test], ds.y_test[fold.test])
-        val = None
+    train = Split(ds.X_train[fold.train], ds.y_train[fold.train])
+    if plan.holdout:  # the official test set; no validation part
+        test, val = Split(ds.X_test[fold.test], ds.y_test[fold.test]), None
     else:
-        train = Split(ds.X_train[fold.train], ds.y_train[fold.train])
         test = Split(ds.X_train[fold.test], ds.y_train[fold.test])
         val = None if fold.val is None else Split(ds.X_train[fold.val], ds.y_train[fold.val])
     X_tr, (X_te, X_val) = _preprocess(eff, ds, train.X, [test.X, None if val is None else val.X])
@@ -177,7 +175,7 @@ def job_context(plan: JobPlan, log: Callable[..., None]) -> JobContext:
     eff = plan.effective
     return JobContext(classes=list(plan.dataset.classes), device=plan.device,
                       classifiers=ClassifierFactory(eff["classifier"]),
-                      batching=BatchPolicy.from_setting(plan.cfg.get("batch_runs", "auto")), profile=eff["profile"],
+                      batching=BatchPolicy.from_setting(plan.cfg.get("batch_runs", "auto")),
                       synthetic_amount=eff.get("synthetic_amount"), progress=bool(plan.cfg.get("progress", True)),
                       log=log)
 

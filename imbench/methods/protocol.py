@@ -177,10 +177,6 @@ class ClassifierFactory:
         build = instantiate({**copy.deepcopy(self.config), **values}, _partial_=True, _recursive_=False, _convert_="all")
         return build(**objects)
 
-    def batchable(self) -> bool:
-        """Whether repeats of this classifier may train as one vmap group (no per-epoch model selection)."""
-        return self.config.get("schedule", {}).get("selection", "last") != "best_val"
-
 
 @dataclass(frozen=True)
 class BatchPolicy:
@@ -207,7 +203,7 @@ class BatchPolicy:
 @dataclass(frozen=True)
 class JobContext:
     """What every fold of a job shares: the classes (sorted), the device, the configured classifier,
-    the batching policy, the profile and a log function. ``synthetic_amount``, when set, is how many
+    the batching policy and a log function. ``synthetic_amount``, when set, is how many
     synthetic samples resampling methods make (an imbalanced-learn ``sampling_strategy`` or imbench's
     ``double_minority``), replacing the method's own."""
 
@@ -215,7 +211,6 @@ class JobContext:
     device: torch.device
     classifiers: ClassifierFactory
     batching: BatchPolicy = BatchPolicy()
-    profile: Mapping[str, Any] = field(default_factory=dict)
     synthetic_amount: Any = None
     progress: bool = False
     log: Callable[..., None] = print

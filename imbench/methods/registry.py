@@ -85,8 +85,9 @@ def build_method(cfg: Mapping[str, Any]) -> Method:
 
     cls = method_class(cfg)
     accepted = inspect.signature(cls.__init__).parameters
-    params = {k: v for k, v in cfg.items() if k not in ("_target_", "name", *DESCRIPTIVE_KEYS) or k in accepted}
-    params.pop("_target_", None)
+    # name, label and reference describe the method; a class gets them only when its constructor asks
+    params = {k: v for k, v in cfg.items()
+              if k != "_target_" and (k not in ("name", *DESCRIPTIVE_KEYS) or k in accepted)}
     try:
         return instantiate({"_target_": cfg["_target_"], **params}, _recursive_=False, _convert_="all")
     except Exception as e:

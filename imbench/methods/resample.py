@@ -17,7 +17,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from imbench.errors import ImbenchError
+from imbench.errors import ImbenchError, TrainingError
 from imbench.methods.executor import TrainRequest, train_classifiers
 from imbench.methods.oversampling import Oversampled, OversampleTask, oversample, oversample_many, sampler_class
 from imbench.methods.protocol import FittedRun, FoldFit, FoldTask, JobContext, Method, apply_caps
@@ -113,9 +113,7 @@ class Resample(Method):
                     p.search_oversampled = [oversample(f.oversample, self.name, device=str(ctx.device))
                                             for f in p.search_folds]
                 out.append(p)
-            except ImbenchError as e:
-                if not _is_fold_failure(e):
-                    raise
+            except TrainingError as e:  # a failed training belongs to its fold; a bad config stops the job
                 out.append(e)
         return out
 
@@ -165,9 +163,3 @@ class Resample(Method):
             runs[owner][repeat] = outcome
         return runs
 
-
-def _is_fold_failure(e: ImbenchError) -> bool:
-    """A training failure belongs to its fold; a bad config or missing data stops the job."""
-    from imbench.errors import TrainingError
-
-    return isinstance(e, TrainingError)
