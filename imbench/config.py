@@ -90,10 +90,12 @@ def apply_profile(cfg: dict) -> dict:
 
 def identity(cfg: dict) -> dict:
     """What defines a run's result: the effective config minus where/how it executes and the method's
-    label and reference."""
+    label and reference (and minus the configured classifier when the method trains its own)."""
     ident = {k: copy.deepcopy(v) for k, v in cfg.items() if k not in NON_IDENTITY_KEYS}
     ident["data"] = {k: v for k, v in cfg["data"].items() if k != "root"}
     ident["method"] = {k: v for k, v in ident["method"].items() if k not in DESCRIPTIVE_KEYS}
+    if method_class(cfg["method"]).own_classifier(cfg["method"]) is not None:
+        ident.pop("classifier")  # the method trains its own; the configured one plays no part
     if cfg["protocol"]["name"] == "holdout":
         ident.pop("folds", None)  # holdout folds are independent draws: fold f is the same for any count
     return ident

@@ -62,15 +62,26 @@ class JobSummary:
         return float(np.mean(vals)) if vals else float("nan")
 
 
+def classifier_description(cfg: dict) -> dict:
+    """The classifier a job's runs train: the configured one, or the method's own (``Method.own_classifier``)."""
+    own = method_class(cfg["method"]).own_classifier(cfg["method"])
+    if own is not None:
+        return own
+    clf = cfg["classifier"]
+    return {"name": clf["name"], "loss": clf.get("schedule", {}).get("loss"), "schedule": clf.get("schedule"),
+            "weight_grid": clf.get("weight_grid")}
+
+
 def job_description(cfg: dict) -> dict:
     """The few fields tables group by, copied into every record."""
+    clf = classifier_description(cfg)
     return {
         "data": cfg["data"]["dataset"],
         "ir": cfg.get("ir"),
         "skew": cfg["skew"].get("name", cfg["skew"].get("scheme")),
         "method": cfg["method"]["name"],
-        "classifier": cfg["classifier"]["name"],
-        "loss": cfg["classifier"].get("schedule", {}).get("loss"),
+        "classifier": clf["name"],
+        "loss": clf.get("loss"),
         "protocol": cfg["protocol"]["name"],
         "seed": cfg["seed"],
     }
@@ -210,6 +221,7 @@ def build_record(plan: JobPlan, fold: PreparedFold, repeat: int, fit: FoldFit, r
         raise ValueError(f"method {plan.effective['method']['name']!r} returned record entries {sorted(clash)} "
                          "that the runner writes itself; name them otherwise in FoldFit.info")
     eff, task = plan.effective, fold.task
+    clf = classifier_description(eff)
     samples = fit.synthetic
     train_after = class_counts(samples.y) if samples is not None else fold.counts_before
     return {
@@ -232,7 +244,7 @@ def build_record(plan: JobPlan, fold: PreparedFold, repeat: int, fit: FoldFit, r
         "timing": {"oversample_s": samples.seconds if samples is not None else 0.0, "train_s": run.train_s},
         "config": plan.cfg,
         "effective": {"folds": eff["folds"], "repeats": eff["repeats"],
-                      "schedule": eff["classifier"].get("schedule"), "weight_grid": eff["classifier"].get("weight_grid")},
+                      "schedule": clf.get("schedule"), "weight_grid": clf.get("weight_grid")},
         "data_provenance": plan.dataset.provenance,
         **{k: v for k, v in context.items() if k != "run_id"},
     }

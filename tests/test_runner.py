@@ -138,3 +138,22 @@ def test_tabular_end_to_end(tmp_path):
     before, after = rec["counts"]["train_before"], rec["counts"]["train_after"]
     assert after["1"] == 2 * before["1"] and after["0"] == before["0"]
     assert 0.0 < rec["metrics"]["auc_pr"] <= 1.0 and rec["training"]["best_epoch"] is not None
+
+
+def test_a_method_with_its_own_classifier_is_recorded_as_such(mnist_root, tmp_path):
+    """Method.own_classifier: the configured classifier is not part of the run, nor named in the record."""
+    from imbench.runner import run_job
+
+    def job(classifier):
+        cfg = compose_plain([f"data.root={mnist_root}", f"out_dir={tmp_path}", f"classifier={classifier}", *SMALL])
+        cfg["method"] = {"name": "prior", "_target_": "spy_sampler.OwnClassifierMethod", "loss": "ce"}
+        return run_job(cfg, log=lambda *a: None)
+
+    first = job("mlp")
+    assert first.new == 2
+    rec = first.records[0]
+    assert rec["job"]["classifier"] == "prior" and rec["job"]["loss"] == "ce"
+    assert rec["effective"]["schedule"] == {"steps": 0} and rec["method"]["kind"] == "end_to_end"
+    assert rec["metrics"]["per_class"]["recall"][0] == 1.0  # the prior's argmax is the largest class
+    again = job("cnn")  # another configured classifier: the same runs, resumed
+    assert again.new == 0 and again.resumed == 2

@@ -231,6 +231,15 @@ class Method(ABC):
         return apply_caps(cfg, cls.profile_caps, profile)
 
     @classmethod
+    def own_classifier(cls, cfg: Mapping[str, Any]) -> dict | None:
+        """The classifier this method trains instead of the configured one, as the record describes it
+        (``name``, ``loss``, ``schedule``), or None (the default) when it uses the configured classifier.
+
+        A method that is its own classifier (GAMO's M, DOS's CNN) returns its description: the configured
+        ``classifier`` then is not part of the run's identity, and the record names this one instead."""
+        return None
+
+    @classmethod
     def describe(cls, cfg: Mapping[str, Any]) -> dict:
         """Label and reference of the method configured by ``cfg`` (a config may name its own)."""
         return {"label": cfg.get("label") or cls.label, "reference": cfg.get("reference") or cls.reference}
