@@ -213,4 +213,5 @@ def missing_frame(completeness: Completeness) -> pd.DataFrame:
              for s in completeness.stray]
     rows += [{"kind": "unreadable record", "run_id": u.path.parent.name, "state": u.reason}
              for u in completeness.unreadable]
-    return pd.DataFrame(rows, columns=["kind", "block", "method", "seed", "fold", "repeat", "run_id", "state"])
+    frame = pd.DataFrame(rows, columns=["kind", "block", "method", "seed", "fold", "repeat", "run_id", "state"])
+    return frame.astype({"seed": "Int64", "fold": "Int64", "repeat": "Int64"})

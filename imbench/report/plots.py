@@ -29,6 +29,7 @@ from imbench.tables.stats import per_unit
 DPI = 100
 UNIT_KEYS = ["seed", "fold"]
 MARKERS = "osD^vP*Xh<>"
+DODGE_DECADES = 0.012
 HOLLOW_NOTE = "hollow markers: incomplete settings (runs missing)"
 
 
@@ -129,14 +130,18 @@ def metric_vs_ir(sweep: Sweep, completeness: Completeness, metrics: list[str], r
         nrows, ncols = _grid(len(metrics), 3)
         fig = new_figure(4.2 * ncols, 3.3 * nrows + 0.6)
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        variants = [v for v in colors if v in set(family["variant"])]
         for ax, metric in zip(axes, metrics):
-            for variant, runs in sorted(family.groupby("variant"), key=lambda kv: list(colors).index(kv[0])):
+            for i, variant in enumerate(variants):
+                runs = family[family["variant"] == variant]
                 points = []
                 for sid, setting in runs.groupby("setting"):
                     iv = t_interval(per_unit(setting, metric, UNIT_KEYS).to_numpy())
                     points.append((float(setting["ir"].iloc[0]), iv, completeness.setting_complete(sid)))
                 points.sort(key=lambda p: p[0])
-                x = [p[0] for p in points]
+                # methods side by side around each IR (a small factor on the log axis), so intervals do not hide
+                dodge = 10 ** (DODGE_DECADES * (i - (len(variants) - 1) / 2))
+                x = [p[0] * dodge for p in points]
                 y = [p[1].mean for p in points]
                 err = [0 if math.isnan(p[1].half_width) else p[1].half_width for p in points]
                 color = colors[variant]

@@ -13,7 +13,7 @@ from imbench.figures.synthetic import load_preview
 from imbench.report.frame import Sweep
 from imbench.report.plots import SavedFigure, save_figure, slug, variant_colors
 
-PER_CLASS = 4
+PER_CLASS = 3
 
 
 def synthetic_grids(sweep: Sweep, reference: str, dest: Path, provenance: str,

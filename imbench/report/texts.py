@@ -94,7 +94,9 @@ def significance_markdown(paired: PairedResults, outcomes: list[RankOutcome], me
     for metric in metrics:
         shown = paired_display(paired, metric)
         out += [f"### {metric}", ""]
-        out += [shown.to_markdown(index=False, disable_numparse=True) if len(shown) else "(no comparison)", ""]
+        align = ["left"] * 3 + ["right"] * (shown.shape[1] - 4) + ["left"]
+        out += [shown.to_markdown(index=False, disable_numparse=True, colalign=align) if len(shown)
+                else "(no comparison)", ""]
     out += [f"- {note}" for note in paired.notes] + ([""] if paired.notes else [])
     out += ["## Over blocks: Friedman / Iman–Davenport, Nemenyi post-hoc", "",
             "Each block (data × IR × classifier × other settings) counts as one data set; a method's score there "
