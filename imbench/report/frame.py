@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from imbench.errors import ConfigError
@@ -77,6 +78,32 @@ class Sweep:
     @property
     def methods(self) -> list[str]:
         return sorted(self.runs["method"].dropna().astype(str).unique())
+
+    @property
+    def block_columns(self) -> list[str]:
+        """Columns that name a block: the ``by`` keys but the method, then the non-method setting keys."""
+        return [k for k in self.by if k != "method"] + [k for k in self.setting_keys
+                                                         if not k.startswith(METHOD_PREFIX)]
+
+    @property
+    def method_columns(self) -> list[str]:
+        """Columns that name a method within a block: ``method``, then its differing keys."""
+        return ["method"] + [k for k in self.setting_keys if k.startswith(METHOD_PREFIX)]
+
+    def ordered_blocks(self) -> list[str]:
+        """Block ids in display order: by the values of :attr:`block_columns`, numbers numerically."""
+        first = self.runs.groupby("block", sort=False).head(1)
+        keyed = {row["block"]: tuple(sort_key(row[k]) for k in self.block_columns) for _, row in first.iterrows()}
+        return sorted(keyed, key=lambda b: (keyed[b], b))
+
+
+def sort_key(value: Any) -> tuple:
+    """Numbers before text, numbers numerically, missing values last."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return (2, "")
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return (0, float(value))
+    return (1, str(value))
 
 
 def is_metric(column: str) -> bool:

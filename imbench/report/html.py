@@ -33,6 +33,8 @@ nav a { margin-right: 14px; color: #0b5cad; text-decoration: none; } nav { margi
 table { border-collapse: collapse; font-size: 0.84em; margin: 8px 0 4px; background: #fff; }
 th, td { border: 1px solid #d8d8d8; padding: 3px 8px; text-align: right; white-space: nowrap; }
 th { background: #f0f0f0; } td.label, th.label { text-align: left; }
+td.label { white-space: normal; max-width: 330px; }
+tr.block-start td { border-top: 2px solid #9a9a9a; }
 tr.incomplete td { background: #fff6e8; }
 td.best { font-weight: bold; }
 .scroll { overflow-x: auto; }
@@ -79,7 +81,8 @@ def figure_html(figure: SavedFigure) -> str:
 
 def table_html(frame: pd.DataFrame, labels: int = 0, bold: pd.DataFrame | None = None,
                row_classes: list[str] | None = None) -> str:
-    """A plain HTML table of string cells; the first ``labels`` columns left-aligned; ``bold`` marks cells."""
+    """A plain HTML table of string cells; the first ``labels`` columns left-aligned; ``bold`` marks cells;
+    ``row_classes`` are CSS classes per row (``incomplete``, ``block-start``)."""
     head = "".join(f'<th class="{"label" if j < labels else ""}">{esc(c)}</th>' for j, c in enumerate(frame.columns))
     body = []
     for i, (_, row) in enumerate(frame.iterrows()):
@@ -106,7 +109,10 @@ def _summary(content: ReportContent) -> str:
     block = content.summary_table.blocks[0]
     shown = with_label_columns(block.frame)
     labels = block.frame.index.nlevels
-    rows = ["incomplete" if not c else "" for c in content.summary["complete"]]
+    blocks = content.summary["block"]
+    starts = (blocks != blocks.shift()) & (blocks.index > 0)
+    rows = [" ".join(c for c, on in (("incomplete", not complete), ("block-start", start)) if on)
+            for complete, start in zip(content.summary["complete"], starts)]
     bold = best_mask(block)
     footer = "".join(f'<p class="note">{esc(line)}</p>' for line in content.summary_table.footer)
     return (table_html(shown, labels, bold, rows) + '<p class="note">Bold: best complete mean of each metric within '
@@ -119,7 +125,10 @@ def _significance(content: ReportContent) -> str:
     for metric in content.metrics:
         shown = paired_display(content.paired, metric)
         out.append(f"<h3>{esc(metric)}</h3>")
-        out.append(table_html(shown, 3) if len(shown) else '<p class="note">(no comparison)</p>')
+        labels = 3 if "vs" in shown.columns else 2
+        starts = ["block-start" if i and b else "" for i, b in enumerate(shown["block"])]
+        out.append(table_html(shown, labels, row_classes=starts) if len(shown)
+                   else '<p class="note">(no comparison)</p>')
     out += [f'<p class="note">{esc(n)}</p>' for n in content.paired.notes]
     out.append("<h3>Over blocks: Friedman / Iman–Davenport, Nemenyi post-hoc</h3>")
     out.append('<p class="note">Each block (data × IR × classifier × other settings) counts as one data set; a '

@@ -181,7 +181,7 @@ def per_class_recall(sweep: Sweep, completeness: Completeness, reference: str, d
     colors = variant_colors(sweep, reference)
     saved = []
     for label, family in sweep.runs.groupby("family_label", sort=True):
-        blocks = sorted(family.groupby("block_label"), key=lambda kv: _block_order(kv[1]))
+        blocks = _blocks_in_order(sweep, family)
         classes = _classes(family)
         if not classes:
             continue
@@ -216,9 +216,10 @@ def per_class_recall(sweep: Sweep, completeness: Completeness, reference: str, d
     return saved
 
 
-def _block_order(block: pd.DataFrame) -> tuple:
-    ir = pd.to_numeric(block["ir"], errors="coerce").iloc[0]
-    return (0 if np.isfinite(ir) else 1, ir if np.isfinite(ir) else 0, block["block_label"].iloc[0])
+def _blocks_in_order(sweep: Sweep, runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(label, runs) of the blocks in ``runs``, in the sweep's display order."""
+    groups = dict(list(runs.groupby("block", sort=False)))
+    return [(groups[b]["block_label"].iloc[0], groups[b]) for b in sweep.ordered_blocks() if b in groups]
 
 
 def recall_scatter(sweep: Sweep, completeness: Completeness, reference: str, dest: Path,
@@ -232,7 +233,7 @@ def recall_scatter(sweep: Sweep, completeness: Completeness, reference: str, des
     fig = new_figure(5.6 * ncols, 4.6 * nrows + 0.8)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, (label, family) in zip(axes, families):
-        blocks = [b for _, b in sorted(family.groupby("block_label"), key=lambda kv: _block_order(kv[1]))]
+        blocks = [b for _, b in _blocks_in_order(sweep, family)]
         marker_of = {b["block_label"].iloc[0]: MARKERS[i % len(MARKERS)] for i, b in enumerate(blocks)}
         for sid, runs in family.groupby("setting"):
             color = colors[runs["variant"].iloc[0]]

@@ -21,7 +21,9 @@ def synthetic_grids(sweep: Sweep, reference: str, dest: Path, provenance: str,
     """One PNG + SVG grid per block that has previews (see the module docstring)."""
     order = list(variant_colors(sweep, reference))
     saved = []
-    for label, block in sweep.runs.groupby("block_label", sort=True):
+    groups = dict(list(sweep.runs.groupby("block", sort=False)))
+    for block in (groups[b] for b in sweep.ordered_blocks()):
+        label = block["block_label"].iloc[0]
         rows, classes = [], set()
         for variant in [v for v in order if v in set(block["variant"])]:
             runs = block[block["variant"] == variant].sort_values(["seed", "fold", "repeat"])

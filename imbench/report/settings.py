@@ -39,7 +39,8 @@ class SettingIdentity:
         the record's ``run_id``. When the record's config cannot be re-applied (a method or classifier
         that no longer imports, a partial config) or the hash differs (written by another version of
         imbench), the identity is the record's config minus the keys that do not define a result (the
-        profile's name kept, since its caps were not applied) together with its job fields.
+        profile kept, since its caps were not applied) together with its job fields: settings the runner
+        would treat as one may then be split, never merged.
     """
     identity: dict
     exact: bool
@@ -63,8 +64,6 @@ def setting_identity(record: dict) -> SettingIdentity:
             return SettingIdentity(ident, True)
     fallback = {k: v for k, v in config.items() if k not in NON_IDENTITY_KEYS or k == "profile"}
     fallback.pop("seed", None)
-    if isinstance(fallback.get("profile"), dict):
-        fallback["profile"] = {"name": fallback["profile"].get("name")}
     fallback["job"] = {k: v for k, v in job.items() if k not in (*REPLICATE_KEYS, "minority")}
     return SettingIdentity(fallback, False)
 

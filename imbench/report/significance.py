@@ -124,7 +124,8 @@ def paired_comparisons(sweep: Sweep, metrics: list[str], reference: str, alpha: 
     """
     notes: list[str] = []
     rows = []
-    blocks = list(sweep.runs.groupby("block", sort=False))
+    groups = dict(list(sweep.runs.groupby("block", sort=False)))
+    blocks = [(bid, groups[bid]) for bid in sweep.ordered_blocks()]
     references = {bid: _reference_variant(block, reference, notes) for bid, block in blocks}
     for metric in metrics:
         for bid, block in blocks:
@@ -156,8 +157,8 @@ def paired_comparisons(sweep: Sweep, metrics: list[str], reference: str, alpha: 
         table.insert(table.columns.get_loc(f"p {test}") + 1, f"p {test} Holm", adjusted)
     small = sorted({int(p) for p in table["pairs"] if 2 <= p and 2.0 / 2 ** p > alpha})
     if small:
-        notes.append(f"with {', '.join(map(str, small))} pairs the exact two-sided Wilcoxon p-value cannot be "
-                     f"below {2.0 / 2 ** max(small):.4g} (2 / 2^pairs), so it cannot reach α = {alpha}")
+        notes.append(f"with {max(small)} or fewer pairs the exact two-sided Wilcoxon p-value is at least 2 / 2^pairs "
+                     f"({2.0 / 2 ** max(small):.4g} for {max(small)} pairs), so it cannot reach α = {alpha}")
     if (table["unpaired"] > 0).any():
         notes.append("some comparisons leave units unpaired (a side lacks those folds/seeds); see 'unpaired'")
     return PairedResults(table=table, alpha=alpha, notes=notes)
@@ -166,14 +167,16 @@ def paired_comparisons(sweep: Sweep, metrics: list[str], reference: str, alpha: 
 def _block_scores(sweep: Sweep, metric: str, notes: list[str]) -> pd.DataFrame:
     """Blocks × methods present in every block: the mean over the units all those methods share."""
     runs = sweep.runs
-    per_block = {label: set(block["variant"]) for label, block in runs.groupby("block_label", sort=False)}
+    groups = dict(list(runs.groupby("block", sort=False)))
+    ordered = [(groups[b]["block_label"].iloc[0], groups[b]) for b in sweep.ordered_blocks()]
+    per_block = {label: set(block["variant"]) for label, block in ordered}
     common = set.intersection(*per_block.values()) if per_block else set()
     left_out = sorted(set().union(*per_block.values()) - common)
     if left_out:
         notes.append(f"left out (not in every block): {', '.join(left_out)}")
     methods = sorted(common)
     scores = {}
-    for label, block in runs.groupby("block_label", sort=False):
+    for label, block in ordered:
         units = {m: per_unit(block[block["variant"] == m], metric, UNIT_KEYS) for m in methods}
         shared = None
         for series in units.values():

@@ -15,8 +15,7 @@ import pandas as pd
 
 from imbench.errors import ConfigError
 from imbench.report.completeness import Completeness
-from imbench.report.frame import Sweep
-from imbench.report.settings import METHOD_PREFIX
+from imbench.report.frame import Sweep, sort_key
 from imbench.tables.model import Best, Block, Table
 from imbench.tables.stats import Cell, cell, fmt_pm
 
@@ -44,15 +43,6 @@ def check_reference(reference: str, sweep: Sweep) -> None:
                           f"are: {', '.join(sweep.methods)}")
 
 
-def _sort_key(value: object) -> tuple:
-    """Numbers before text, numbers numerically, missing last."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return (2, "")
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return (0, float(value))
-    return (1, str(value))
-
-
 @dataclass(frozen=True)
 class RowNames:
     """How a summary row is named: the block's keys, then the method, then the method's differing keys."""
@@ -65,10 +55,7 @@ class RowNames:
 
 
 def row_names(sweep: Sweep) -> RowNames:
-    setting_keys = sweep.setting_keys
-    block = [k for k in sweep.by if k != "method"] + [k for k in setting_keys if not k.startswith(METHOD_PREFIX)]
-    method = ["method"] + [k for k in setting_keys if k.startswith(METHOD_PREFIX)]
-    return RowNames(block, method)
+    return RowNames(sweep.block_columns, sweep.method_columns)
 
 
 def summarize(sweep: Sweep, completeness: Completeness, metrics: list[str], reference: str) -> pd.DataFrame:
@@ -112,10 +99,11 @@ def summarize(sweep: Sweep, completeness: Completeness, metrics: list[str], refe
         rows.append(row)
     frame = pd.DataFrame(rows)
 
+    block_rank = {b: i for i, b in enumerate(sweep.ordered_blocks())}
+
     def order(row: pd.Series) -> tuple:
-        block = tuple(_sort_key(row[k]) for k in names.block)
         method = (row["method"] != reference, str(row["method"]))
-        return block + method + tuple(_sort_key(row[k]) for k in names.method[1:])
+        return (block_rank[row["block"]],) + method + tuple(sort_key(row[k]) for k in names.method[1:])
 
     keys = frame.apply(order, axis=1)
     return frame.loc[sorted(frame.index, key=lambda i: keys[i])].reset_index(drop=True)

@@ -37,8 +37,10 @@ def paired_display(paired: PairedResults, metric: str) -> pd.DataFrame:
     """The paired comparisons of one metric as display text (one row per block × method)."""
     table = paired.table[paired.table["metric"] == metric]
     alpha = paired.alpha
-    return pd.DataFrame({
-        "block": table["block"], "method": table["method"], "vs": table["reference"],
+    # a block's label once, on its first row (as the summary prints repeated labels)
+    blocks = table["block"].where(table["block"] != table["block"].shift())
+    shown = pd.DataFrame({
+        "block": blocks.fillna(""), "method": table["method"], "vs": table["reference"],
         "pairs": table["pairs"].astype(str), "unpaired": table["unpaired"].astype(str),
         "reference mean": table["reference mean"].map(fmt_number),
         "method mean": table["method mean"].map(fmt_number),
@@ -48,6 +50,9 @@ def paired_display(paired: PairedResults, metric: str) -> pd.DataFrame:
         "p W": table["p W"].map(fmt_p), "p W Holm": table["p W Holm"].map(fmt_p),
         f"Holm < {alpha}": [significant_by(r, alpha) for _, r in table.iterrows()],
     }).reset_index(drop=True)
+    if table["reference"].nunique() <= 1:  # the heading names the reference
+        shown = shown.drop(columns="vs")
+    return shown
 
 
 def rank_lines(outcome: RankOutcome) -> list[str]:
@@ -94,7 +99,8 @@ def significance_markdown(paired: PairedResults, outcomes: list[RankOutcome], me
     for metric in metrics:
         shown = paired_display(paired, metric)
         out += [f"### {metric}", ""]
-        align = ["left"] * 3 + ["right"] * (shown.shape[1] - 4) + ["left"]
+        labels = 3 if "vs" in shown.columns else 2
+        align = ["left"] * labels + ["right"] * (shown.shape[1] - labels - 1) + ["left"]
         out += [shown.to_markdown(index=False, disable_numparse=True, colalign=align) if len(shown)
                 else "(no comparison)", ""]
     out += [f"- {note}" for note in paired.notes] + ([""] if paired.notes else [])
