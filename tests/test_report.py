@@ -22,6 +22,7 @@ from scipy import stats
 from imbench.config import apply_profile, identity
 from imbench.figures.synthetic import save_preview
 from imbench.records import RESULT, finish_run, run_hash
+from imbench.report.cd_diagram import Clique, cliques, draw_cd
 from imbench.report.cli import main as report_main
 from imbench.report.completeness import DIRECTORY_WITHOUT_DONE, NO_DIRECTORY, assess
 from imbench.report.frame import build_sweep
@@ -188,6 +189,12 @@ def test_friedman_over_blocks_and_nemenyi_critical_difference(tmp_path):
     assert test.critical_difference == pytest.approx(2.343 * math.sqrt(3 * 4 / (6 * 3)), abs=1e-3)
     assert nemenyi_critical_difference(4, 10) == pytest.approx(2.569 * math.sqrt(4 * 5 / 60), abs=1e-3)
     assert [(d.better, d.worse) for d in test.differences] == []  # 3 - 4/3 = 1.67 < CD 1.91
+    # the diagram: every method labelled with its mean rank, one bar joining all three (no pair differs)
+    figure = draw_cd(test)
+    texts = [t.get_text() for t in figure.axes[0].texts]
+    assert {"smote (1.33)", "random (1.67)", "none (3.00)"} <= set(texts)
+    assert cliques([4 / 3, 5 / 3, 3.0], test.critical_difference) == [Clique(0, 2)]
+    assert cliques([1.0, 1.5, 3.0, 3.2], 1.0) == [Clique(0, 1), Clique(2, 3)]
     # with two blocks there is no test, and the reason is given
     two = build_sweep(read_runs(tmp_path, progress=False), None)
     two.runs = two.runs[two.runs["ir"] != 30]

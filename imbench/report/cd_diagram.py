@@ -41,7 +41,7 @@ def draw_cd(test: RankTest) -> Figure:
     half = (k + 1) // 2
     groups = cliques(ranks, test.critical_difference)
     height = 1.6 + 0.32 * max(half, k - half) + 0.18 * len(groups)
-    fig = new_figure(8.0, height)
+    fig = new_figure(8.0, height, constrained=False)
     ax = fig.add_axes((0.02, 0.02, 0.96, 0.96))
     ax.set_axis_off()
     lo, hi = 1, k

@@ -62,8 +62,9 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> Interval:
     return Interval(float(np.mean(x)), half, len(x))
 
 
-def new_figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+def new_figure(width: float, height: float, constrained: bool = True) -> Figure:
+    """A Figure on an Agg canvas (no pyplot state); ``constrained`` layout for subplot grids."""
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained" if constrained else None)
     FigureCanvasAgg(fig)
     return fig
 
