@@ -156,7 +156,9 @@ def _provenance(content: ReportContent) -> str:
            + "".join(f"<li><b>{command_id[c]}</b> <code>{esc(c)}</code></li>" for c in commands) + "</ul>",
            "<h3>Per setting</h3>"]
     rows = []
-    for sid, group in runs.groupby("setting", sort=False):
+    groups = dict(list(runs.groupby("setting", sort=False)))
+    for sid in content.summary["setting"]:  # in the summary's order
+        group = groups[sid]
         first = group.iloc[0]
         rows.append({"block": first["block_label"], "method": first["variant"], "runs": str(len(group)),
                      "commands": " ".join(sorted({command_id[c] for c in group["command"].dropna().astype(str)})),

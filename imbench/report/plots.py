@@ -245,12 +245,16 @@ def recall_scatter(sweep: Sweep, completeness: Completeness, reference: str, des
             ax.scatter([runs["majority.recall"].mean()], [runs["minority.recall"].mean()], marker=marker, s=70,
                        facecolors=color if complete else "white", edgecolors=color if not complete else "black",
                        linewidths=1.2 if not complete else 0.6, zorder=3)
-        lo = float(np.nanmin(family[["majority.recall", "minority.recall"]].to_numpy()))
-        lo = max(0.0, math.floor(lo * 20) / 20)
-        ax.plot([lo, 1], [lo, 1], color="grey", lw=0.8, ls="--", zorder=0)
-        ax.set_xlim(lo, 1.005)
-        ax.set_ylim(lo, 1.005)
-        ax.set_aspect("equal")
+        # each axis fitted to its own spread: majority recall is usually crowded near 1
+        limits = {}
+        for col in ("majority.recall", "minority.recall"):
+            values = family[col].to_numpy(dtype=float)
+            low, high = float(np.nanmin(values)), float(np.nanmax(values))
+            pad = max(0.01, 0.08 * (high - low))
+            limits[col] = (max(0.0, low - pad), min(1.0, high + pad) + 0.002)
+        ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", zorder=0)
+        ax.set_xlim(*limits["majority.recall"])
+        ax.set_ylim(*limits["minority.recall"])
         ax.set_xlabel("majority recall")
         ax.set_ylabel("minority recall")
         ax.set_title(label, fontsize=9)
@@ -270,5 +274,5 @@ def recall_scatter(sweep: Sweep, completeness: Completeness, reference: str, des
     title = "Minority against majority recall"
     fig.suptitle(title, fontsize=11)
     caption = ("Large markers: the mean of a setting (colour: method; shape: block); small faint markers: its runs; "
-               "dashed: equal recall; hollow: incomplete settings.")
+               "dashed: equal recall (where in range; the axes have different scales); hollow: incomplete settings.")
     return save_figure(fig, dest, "recall_scatter", title, caption, provenance)

@@ -141,10 +141,11 @@ def summary_table(summary: pd.DataFrame, sweep: Sweep, metrics: list[str]) -> Ta
     block = Block(heading="", frame=frame, key="summary",
                   best=Best(values=values, meaning="best complete mean of each metric within a block", lower=lower,
                             within=names.block or None))
-    footer = ["Cells: mean ± std (ddof 1) over the runs (folds × repeats × seeds) of one setting; n = runs.",
-              f"{INCOMPLETE_MARK} incomplete setting: it lacks runs that other methods of its block have; its cells "
-              "are the mean ± std of the runs it has (n of expected), not comparable with complete ones. The "
-              "missing runs are listed in the header and in report.html."]
+    footer = ["Cells: mean ± std (ddof 1) over the runs (folds × repeats × seeds) of one setting; n = runs."]
+    if not summary["complete"].all():
+        footer.append(f"{INCOMPLETE_MARK} incomplete setting: it lacks runs that other methods of its block have; its "
+                      "cells are the mean ± std of the runs it has (n of expected), not comparable with complete ones. "
+                      "The missing runs are listed in the header and in report.html.")
     return Table(title="Summary", blocks=[block], data=summary, empty={}, cell_counts=list(summary["n"]),
                  footer=footer)
 

@@ -18,6 +18,8 @@ def fmt_p(p: float) -> str:
     """A p-value in 3 significant digits ('' when missing)."""
     if p is None or not math.isfinite(p):
         return ""
+    if p == 0:
+        return "0"
     return f"{p:.3g}" if p >= 1e-3 else f"{p:.1e}"
 
 
@@ -63,9 +65,10 @@ def rank_lines(outcome: RankOutcome) -> list[str]:
     f = test.friedman
     ranks = ", ".join(f"{m} {r:.2f}" for m, r in test.mean_ranks.items())
     pairs = "; ".join(f"{d.better} better than {d.worse} (gap {d.gap:.2f})" for d in test.differences) or "none"
+    same_order = " (every block ranks the methods alike)" if math.isinf(f.f) else ""
     lines = [
         f"{outcome.metric}: N = {f.n} blocks, k = {f.k} methods. Friedman χ²_F = {f.chi2:.3f} (p = {fmt_p(f.chi2_p)}); "
-        f"Iman–Davenport F_F = {fmt_number(f.f, 3)} (df {f.df1}, {f.df2}), p = {fmt_p(f.p)}.",
+        f"Iman–Davenport F_F = {fmt_number(f.f, 3)}{same_order} (df {f.df1}, {f.df2}), p = {fmt_p(f.p)}.",
         f"Mean ranks (1 = best): {ranks}.",
         f"Nemenyi CD (α = {test.alpha}, scipy.stats.studentized_range) = {test.critical_difference:.3f}; "
         f"pairs differing by more than CD: {pairs}.",
