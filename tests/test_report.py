@@ -24,7 +24,7 @@ from imbench.figures.synthetic import save_preview
 from imbench.records import RESULT, finish_run, run_hash
 from imbench.report.cd_diagram import Clique, cliques, draw_cd
 from imbench.report.cli import main as report_main
-from imbench.report.completeness import DIRECTORY_WITHOUT_DONE, NO_DIRECTORY, assess
+from imbench.report.completeness import DIRECTORY_WITHOUT_DONE, NO_DIRECTORY, UNREADABLE, assess
 from imbench.report.frame import build_sweep
 from imbench.report.make import ReportOptions, make_report
 from imbench.report.reading import read_runs
@@ -318,6 +318,9 @@ def test_bad_inputs_name_the_problem_without_a_traceback(tmp_path, complete_swee
     err = capsys.readouterr().err
     assert f"skipped {bad / RESULT}: not valid JSON" in err and "Traceback" not in err
     assert pd.read_csv(tmp_path / "c" / "runs.csv")["run_id"].tolist() == [good.name]
+    missing = pd.read_csv(tmp_path / "c" / "missing_runs.csv")
+    runs_missing = missing[missing["kind"] == "missing run"].set_index("fold")["state"]
+    assert runs_missing.to_dict() == {1: UNREADABLE, 2: NO_DIRECTORY}  # three folds planned
 
 
 def test_command_line_and_console_dispatch_exit_with_the_message_only(tmp_path):

@@ -23,6 +23,7 @@ from imbench.report.settings import REPLICATE_KEYS, run_id_of, setting_id, setti
 
 DIRECTORY_WITHOUT_DONE = "directory without done (interrupted or in progress)"
 NO_DIRECTORY = "not run (no directory)"
+UNREADABLE = "finished, but its result.json cannot be read"
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ def assess(sweep: Sweep, runset: RunSet) -> Completeness:
     runs = sweep.runs
     result = Completeness(expected={}, present={}, unreadable=list(runset.unreadable))
     unfinished = {u.run_dir.name: u for u in runset.unfinished}
+    unreadable = {u.path.parent.name for u in runset.unreadable}
     accounted: set[str] = set()
     if runs.empty:
         result.stray = [StrayRun(u.run_dir, _stray_hint(u, sweep)) for u in runset.unfinished]
@@ -175,7 +177,8 @@ def assess(sweep: Sweep, runset: RunSet) -> Completeness:
             first = rows.iloc[0]
             for rep in sorted(expected - result.present[sid], key=lambda r: (r.seed, r.repeat, r.fold)):
                 run_id = run_id_of(setting.identity, rep.seed, rep.fold, rep.repeat) if setting.exact else None
-                state = DIRECTORY_WITHOUT_DONE if run_id in unfinished else NO_DIRECTORY
+                state = (DIRECTORY_WITHOUT_DONE if run_id in unfinished
+                         else UNREADABLE if run_id in unreadable else NO_DIRECTORY)
                 if run_id in unfinished:
                     accounted.add(run_id)
                 result.missing.append(MissingRun(sid, first["block_label"], first["variant"], rep, run_id, state))
