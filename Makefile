@@ -15,7 +15,7 @@ TABLE = $(PY) -m imbench.tables --profile $(PROFILE) --out-dir $(OUT) --results-
 .PHONY: install data data-fmnist test test-all run benchmark \
 	table-imsic-1 table-fajardo-1 table-fajardo-2 table-fajardo-3 table-fajardo-4 table-fajardo-5 table-fajardo-6 table-fajardo-7 table-fajardo-8 table-fajardo-9 \
 	table-gamo-1 table-gamo-2 table-egl-1 table-egl-2 table-egl-3 tables \
-	figure-fajardo-1 figure-fajardo-2 fid-weights
+	figure-fajardo-1 figure-fajardo-2 fid-weights report
 
 install:  ## install imbench (editable) and provision the default experiment's dataset (MNIST)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install $(TORCH_SPEC)
@@ -124,3 +124,9 @@ tables: table-fajardo-1 table-fajardo-2 table-fajardo-3 table-fajardo-4 table-fa
 
 benchmark:
 	$(PY) benchmarks/run.py
+
+# The report of any sweep: make report OUT=dir [REFERENCE=method] [DEST=folder] (default DEST: dir/report).
+REFERENCE ?=
+DEST ?=
+report:
+	$(PY) -m imbench.report $(OUT) $(if $(REFERENCE),--reference $(REFERENCE)) $(if $(DEST),--dest $(DEST))

@@ -1,4 +1,9 @@
-"""``python -m imbench [overrides]``: run one configured job (or a sweep with ``-m``)."""
+"""``python -m imbench [overrides]``: run one configured job (or a sweep with ``-m``).
+
+``python -m imbench report OUT_DIR ...`` (``imbench report`` from the console script) writes the report
+of a sweep instead (:mod:`imbench.report.cli`); it is dispatched before Hydra reads the command line,
+where a bare word like ``report`` would be no valid override anyway.
+"""
 from __future__ import annotations
 
 import sys
@@ -8,9 +13,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from imbench.errors import ImbenchError
 
+SUBCOMMANDS = ("report",)
+
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
-def main(cfg: DictConfig) -> None:
+def run(cfg: DictConfig) -> None:
     from imbench.runner import run_job, summary_line
 
     plain = OmegaConf.to_container(cfg, resolve=True)
@@ -20,6 +27,15 @@ def main(cfg: DictConfig) -> None:
         print(f"imbench: error: {e}", file=sys.stderr)
         sys.exit(2)
     print(summary_line(plain, summary), flush=True)
+
+
+def main() -> None:
+    """The ``imbench`` console script: ``imbench report OUT_DIR ...``, else a Hydra run."""
+    if len(sys.argv) > 1 and sys.argv[1] == "report":
+        from imbench.report.cli import main as report_main
+
+        sys.exit(report_main(sys.argv[2:], prog="imbench report"))
+    run()
 
 
 if __name__ == "__main__":

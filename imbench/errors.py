@@ -25,3 +25,7 @@ class ParameterError(ConfigError, InvalidParameterError):
     scikit-learn's ``InvalidParameterError`` (a ``ValueError``), which scikit-learn's parameter
     validation contract expects.
     """
+
+
+class RecordsError(ImbenchError):
+    """Run records are missing where they were expected (a missing out_dir, no finished runs)."""

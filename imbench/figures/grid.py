@@ -85,13 +85,11 @@ def _blank(ax) -> None:
         spine.set_visible(False)
 
 
-def draw_grid(path: str | Path, rows: list[GridRow], classes: list[int], per_class: int, title: str) -> Path:
-    """Draw the grid and save it as a PNG of :func:`grid_size` pixels.
+def grid_figure(rows: list[GridRow], classes: list[int], per_class: int, title: str) -> Figure:
+    """The grid as a matplotlib Figure (Agg canvas) of :func:`grid_size` pixels at :data:`DPI`.
 
     Parameters
     ----------
-    path : str or pathlib.Path
-        The PNG to write (folders are made).
     rows : list of GridRow
         Top to bottom; a row with fewer than ``per_class`` images of a class leaves those cells blank.
     classes : list of int
@@ -103,8 +101,8 @@ def draw_grid(path: str | Path, rows: list[GridRow], classes: list[int], per_cla
 
     Returns
     -------
-    pathlib.Path
-        ``path``.
+    matplotlib.figure.Figure
+        Ready to ``savefig`` in any format.
     """
     shown = [r for r in rows if len(r.images)]
     if not shown:
@@ -141,6 +139,25 @@ def draw_grid(path: str | Path, rows: list[GridRow], classes: list[int], per_cla
         fig.text((left.x0 + right.x1) / 2, left.y1 + 4 / size.height, f"class {c}", ha="center", va="bottom",
                  fontsize=9)
     fig.suptitle(title, y=1 - 4 / size.height, va="top", fontsize=9)
+    return fig
+
+
+def draw_grid(path: str | Path, rows: list[GridRow], classes: list[int], per_class: int, title: str) -> Path:
+    """Draw the grid (:func:`grid_figure`) and save it as a PNG of :func:`grid_size` pixels.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The PNG to write (folders are made).
+    rows, classes, per_class, title
+        As for :func:`grid_figure`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    fig = grid_figure(rows, classes, per_class, title)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI, format="png")

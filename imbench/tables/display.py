@@ -86,7 +86,8 @@ def best_mask(block: Block) -> pd.DataFrame:
         return _best_in(values.T, lower_rows).T
     if best.within is None:
         return _best_in(values, lower_cols)
-    groups = pd.Series(frame.index.get_level_values(best.within))
+    levels = [best.within] if isinstance(best.within, str) else list(best.within)
+    groups = pd.Series(list(zip(*(frame.index.get_level_values(level) for level in levels))))
     for _, rows in groups.groupby(groups, sort=False).groups.items():
         mask.loc[rows] = _best_in(values.loc[rows], lower_cols)
     return mask

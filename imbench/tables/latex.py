@@ -14,7 +14,7 @@ from imbench.tables.model import Block, Table
 
 # Characters pandas' escaping leaves alone that plain LaTeX cannot typeset in text mode.
 SYMBOLS = {"±": r"$\pm$", "•": r"$\bullet$", "ρ": r"$\rho$", "Δ": r"$\Delta$", "χ": r"$\chi$", "×": r"$\times$",
-           "–": "--", "|": r"\textbar{}"}
+           "–": "--", "|": r"\textbar{}", "†": r"$\dagger$"}
 BOLD = "textbf:--rwrap;"
 
 

@@ -28,15 +28,16 @@ class Best:
         wins everywhere else.
     methods_in_columns : bool
         The methods are the columns, so cells are compared along each row instead of down each column.
-    within : str or None
-        Name of an index level: compare only rows that share its value (EGL Table 1 compares per IR).
+    within : str, list of str, or None
+        Name(s) of index levels: compare only rows that share their values (EGL Table 1 compares per IR;
+        the sweep report per block).
     """
 
     values: pd.DataFrame
     meaning: str
     lower: list = field(default_factory=list)
     methods_in_columns: bool = False
-    within: str | None = None
+    within: str | list[str] | None = None
 
 
 @dataclass
