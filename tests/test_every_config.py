@@ -58,6 +58,7 @@ def _one_thread():
 @pytest.mark.parametrize("name", METHOD_NAMES)
 def test_every_method_config_composes_instantiates_and_fits(name):
     eff = apply_profile(compose_plain([f"method={name}", "profile=quick", "profile.max_generator_batches=1",
+                                       "profile.max_steps=3",
                                        "profile.max_epochs=1", "device=cpu"]))
     method = build_method(eff["method"])
     assert type(method) is METHODS[name].cls

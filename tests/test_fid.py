@@ -382,6 +382,7 @@ def test_inception_self_fid_is_zero(inception_feats):
     assert abs(fid_from_features(f, f, method="nuclear")) < 1e-6
 
 
+@pytest.mark.slow  # ~50 s on 2 CPU cores; the other Inception tests cover the extractor by default
 def test_inception_frechet_equals_reference(inception_feats):
     a, b = inception_feats["3"], inception_feats["7"]
     ref = reference_fid(a, b)

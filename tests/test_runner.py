@@ -86,6 +86,7 @@ def _table_rows(out, results):
     return [l for l in (results / "fajardo_6_quick.csv").read_text().splitlines() if not l.startswith("#")]
 
 
+@pytest.mark.slow  # ~50 s; resume is also covered by test_golden (legacy records) and test_runner_batched
 def test_killed_sweep_resumes_to_the_same_table(mnist_root, tmp_path):
     full, broken = tmp_path / "full", tmp_path / "broken"
     assert subprocess.run(_sweep(mnist_root, full), capture_output=True, cwd=REPO, timeout=600).returncode == 0

@@ -1,0 +1,137 @@
+"""Milliseconds per GAMO mini-batch (dense MNIST form: GAMO's counts, 9,000 × 784 inputs), imbench's trainer
+against a straightforward PyTorch version of the same algorithm, measured side by side in one process.
+
+    python benchmarks/gamo_step.py [--steps 200] [--repeats 3] [--device cpu|cuda] [--out DIR]
+
+The straightforward version is what a first implementation does: every IGU scores every sample of the
+batch and the rows of the sample's own class are kept (one batch × n_i product per class), torch's
+default Adam, and G's backward passes also fill M's and D's gradients. imbench's trainer groups the batch
+by class (each IGU sees only its own samples), uses the fused Adam where torch has one, and sends G's
+backward pass to G's parameters only. Both compute the same mathematics (``tests/test_gamo.py``
+checks the grouping). Both settings of ``generator_updates`` are timed: ``batch`` (the paper's
+Algorithm 1: two G steps per mini-batch) and ``per_class`` (the released code: two G steps per minority
+class). Writes ``<out>/gamo_step-<host>-<date>-<time>.json`` with the figures and the ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import nn
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from imbench import provenance  # noqa: E402
+from imbench.classifiers.models import mlp  # noqa: E402
+from imbench.methods.gamo.nets import ClassBatch, ConditionalDiscriminator, ConvexGenerator  # noqa: E402
+from imbench.methods.gamo.objective import Objective  # noqa: E402
+from imbench.methods.gamo.trainer import ClassLayout, GamoSchedule, GamoTrainer, Players  # noqa: E402
+
+COUNTS = (4000, 2000, 1000, 750, 500, 350, 200, 100, 60, 40)
+
+
+class StraightforwardGenerator(ConvexGenerator):
+    """Every IGU on the whole batch; each sample keeps its own class's row."""
+
+    def forward(self, z: torch.Tensor, batch: ClassBatch, points: Sequence[torch.Tensor]) -> torch.Tensor:
+        h = self.tmu(z, batch.labels)
+        out = torch.zeros(len(z), points[0].shape[1], device=z.device)
+        start = 0
+        for igu, pts, k in zip(self.igus, points, batch.counts):
+            full = torch.softmax(igu(h), dim=1) @ pts
+            rows = torch.zeros(len(z), 1, device=z.device)
+            rows[start:start + k] = 1.0
+            out = out + rows * full
+            start += k
+        return out
+
+
+class StraightforwardTrainer(GamoTrainer):
+    """torch's default Adam (no fused kernel), and backward passes into every network."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        s = self.s
+        make = lambda ps: torch.optim.Adam(list(ps), lr=s.lr, betas=s.betas, eps=s.eps)  # noqa: E731
+        self.opt_m, self.opt_g = make(self.p.classifier.parameters()), make(self.p.generator.parameters())
+        self.opt_d = make(self.p.discriminator.parameters())
+
+    def _step(self, opt, loss, params, name, unused=()) -> None:
+        for net in (self.p.classifier, self.p.generator, self.p.discriminator):
+            net.zero_grad(set_to_none=True)
+        loss.backward()
+        for q in unused:
+            q.grad = None
+        opt.step()
+        self.recent.setdefault(name, []).append(loss.detach())
+
+
+def build(straightforward: bool, updates: str, steps: int, device: torch.device, seed: int = 0) -> GamoTrainer:
+    torch.manual_seed(seed)
+    y = torch.repeat_interleave(torch.arange(10), torch.tensor(COUNTS)).to(device)
+    X = (torch.rand(len(y), 784, device=device) * 2 - 1)
+    layout = ClassLayout(minority=tuple(range(1, 10)), majority=0, counts=COUNTS)
+    gen_cls = StraightforwardGenerator if straightforward else ConvexGenerator
+    players = Players(
+        classifier=mlp((784,), 10, hidden=[256, 128], activation="leaky_relu", negative_slope=0.1, init="keras").to(device),
+        generator=gen_cls(100, 10, COUNTS[1:]).to(device),
+        discriminator=ConditionalDiscriminator(784, 10).to(device))
+    schedule = GamoSchedule(steps=steps, generator_updates=updates)
+    cls = StraightforwardTrainer if straightforward else GamoTrainer
+    return cls(players, Objective("ls"), schedule, layout, X, y, seed)
+
+
+def time_one(straightforward: bool, updates: str, steps: int, device: torch.device) -> float:
+    build(straightforward, updates, 20, device).run()  # warm-up
+    trainer = build(straightforward, updates, steps, device)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    trainer.run()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / steps * 1000
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=3, help="timings per variant (interleaved); the median is reported")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    a = ap.parse_args(argv)
+    device = torch.device(a.device)
+    variants = [(sf, up) for up in ("batch", "per_class") for sf in (True, False)]
+    times: dict[str, list[float]] = {}
+    for _ in range(a.repeats):  # interleaved, so that machine noise hits every variant alike
+        for sf, up in variants:
+            times.setdefault(f"{'straightforward' if sf else 'imbench'}/{up}", []).append(time_one(sf, up, a.steps, device))
+    median = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+    print(f"GAMO dense MNIST mini-batch on {device} ({torch.get_num_threads()} threads), {a.steps} mini-batches, "
+          f"median of {a.repeats}; ms per mini-batch")
+    rows = []
+    for up in ("batch", "per_class"):
+        before, after = median[f"straightforward/{up}"], median[f"imbench/{up}"]
+        rows.append({"generator_updates": up, "straightforward_ms": before, "imbench_ms": after,
+                     "speedup": before / after})
+        print(f"  generator_updates={up:9s}  straightforward {before:7.2f}  imbench {after:7.2f}  ×{before / after:.2f}")
+    result = {"benchmark": "gamo_step", "device": str(device), "threads": torch.get_num_threads(), "steps": a.steps,
+              "rows": rows, "all_ms": times, "hardware": provenance.hardware(str(device)),
+              "git": provenance.git_state(), "versions": provenance.versions(),
+              "command": "python benchmarks/" + Path(__file__).name + " " + " ".join(argv or sys.argv[1:])}
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"gamo_step-{result['hardware']['host']}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(result, indent=1))
+    print(f"written {path}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""GAMO (Mullick, Datta & Das 2019) and its ablations as one end-to-end method: the classifier network
+trained against a convex (or free) conditional generator, with or without the conditional discriminator.
+
+============  =============  ==============  =================
+config        generator      discriminator   Table 1 row
+============  =============  ==============  =================
+``gamo``      convex         yes             GAMO
+``gamo_d``    convex         no              GAMO\\D
+``cg_d_cn``   free           yes             cG+D+CN
+``cg_cn``     free           no              cG+CN
+============  =============  ==============  =================
+
+``form: dense`` trains on flattened inputs (F is the identity; the paper's MNIST), ``form: conv`` learns
+a convolutional feature extractor F alongside (Fashion-MNIST, CIFAR-10, SVHN). The networks are the
+classifier configs' ``gamo_cn`` / ``gamo_conv_cn`` architectures, so the Baseline CN of Table 1 trains
+the same CN; the run's record names it.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import Any, ClassVar, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from imbench.classifiers.downstream import InputSpec, prepare_inputs
+from imbench.classifiers.models import build_classifier
+from imbench.errors import ConfigError, TrainingError
+from imbench.methods.gamo.nets import ConditionalDiscriminator, ConvexGenerator, FreeGenerator
+from imbench.methods.gamo.objective import Objective
+from imbench.methods.gamo.trainer import ClassLayout, GamoSchedule, GamoTrainer, Players
+from imbench.methods.protocol import FittedRun, FoldFit, FoldTask, JobContext, Method, ProfileCap, SyntheticSamples
+from imbench.rng import isolated_rng
+
+FORMS = ("dense", "conv")
+GENERATORS = ("convex", "free")
+# the released code's choice of each setting where it differs from the paper (spec §5.2, §9.35-36)
+CODE_CHOICES = {"include_majority": True, "soft_labels": True, "generator_updates": "per_class",
+                "batch_order": "fixed"}
+INPUT = InputSpec(range=(-1.0, 1.0))
+
+
+class GamoPredictor:
+    """F (or flattening) then M; ``predict_proba`` gives M's softmax on inputs in the job's form."""
+
+    def __init__(self, features: nn.Module | None, classifier: nn.Module, device: torch.device) -> None:
+        self.features, self.classifier, self.device = features, classifier, device
+
+    @torch.no_grad()
+    def predict_proba(self, X: np.ndarray, batch: int = 2048) -> np.ndarray:
+        Xt = prepare_inputs(X, INPUT, self.device)
+        out = []
+        for i in range(0, len(Xt), batch):
+            x = Xt[i:i + batch]
+            x = self.features(x) if self.features is not None else x.reshape(len(x), -1)
+            out.append(torch.softmax(self.classifier(x).float(), dim=1).cpu())
+        proba = torch.cat(out).double().numpy()
+        if not np.all(np.isfinite(proba)):
+            raise TrainingError("GAMO's classifier predicts NaN/inf probabilities; training diverged")
+        return proba
+
+
+def _choice(name: str, value: Any, valid: Sequence[Any]) -> Any:
+    if value not in valid:
+        raise ConfigError(f"method.{name} must be one of {', '.join(map(str, valid))}, got {value!r}")
+    return value
+
+
+class Gamo(Method):
+    """GAMO's three-player game (or an ablation), the classifier network M its result.
+
+    Parameters
+    ----------
+    loss : ``ls`` (Eqs. 4-6) or ``ce`` (Eq. 3); Table 1 has both.
+    form : ``dense`` (F = identity, flattened inputs) or ``conv`` (a learned convolutional F).
+    generator : ``convex`` (cTMU + one IGU per minority class) or ``free`` (cTMU + dense tanh head: cG).
+    discriminator : whether the conditional discriminator D plays (False: GAMO\\D, cG+CN).
+    networks : the classifier network of each form, as ``classifier.arch`` configs.
+    steps, batch_size, latent_dim, lr, betas, eps : training length (mini-batches), batch, size of z,
+        Adam's settings (all players).
+    tmu_hidden, d_hidden : widths of the cTMU and of D.
+    include_majority, soft_labels, generator_updates, batch_order : the paper's choice by default, the
+        released code's with ``true``, ``true``, ``per_class``, ``fixed`` (see :mod:`.trainer`).
+    f_steps, v_steps : mini-batches of F and of M/D/G per outer iteration (None: one epoch each).
+    classifier_ce : M's loss in the CE form, ``eq3`` or ``categorical`` (see :mod:`.objective`).
+    """
+
+    kind = "end_to_end"
+    label = "GAMO"
+    reference = ("Mullick, Datta & Das 2019, 'Generative Adversarial Minority Oversampling', ICCV "
+                 "(arXiv:1903.09730)")
+    profile_caps: ClassVar[tuple[ProfileCap, ...]] = (ProfileCap("steps", "max_steps"),)
+
+    def __init__(self, loss: str = "ls", form: str = "conv", generator: str = "convex", discriminator: bool = True,
+                 networks: Mapping[str, Mapping[str, Any]] | None = None, steps: int = 25000, batch_size: int = 32,
+                 latent_dim: int = 100, lr: float = 2e-4, betas: Sequence[float] = (0.5, 0.999), eps: float = 1e-7,
+                 tmu_hidden: Sequence[int] = (256, 64), d_hidden: Sequence[int] = (256, 128),
+                 include_majority: bool = False, soft_labels: bool = False, generator_updates: str = "batch",
+                 batch_order: str = "shuffle", f_steps: int | None = None, v_steps: int | None = None,
+                 classifier_ce: str = "eq3") -> None:
+        self.objective = Objective(loss, classifier_ce)
+        self.form = _choice("form", form, FORMS)
+        self.generator = _choice("generator", generator, GENERATORS)
+        _choice("generator_updates", generator_updates, ("batch", "per_class"))
+        _choice("batch_order", batch_order, ("shuffle", "fixed"))
+        for key, value in (("discriminator", discriminator), ("include_majority", include_majority),
+                           ("soft_labels", soft_labels)):
+            if not isinstance(value, bool):
+                raise ConfigError(f"method.{key} must be true or false, got {value!r}")
+        for key, value in (("steps", steps), ("batch_size", batch_size), ("latent_dim", latent_dim),
+                           ("f_steps", f_steps), ("v_steps", v_steps)):
+            if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+                raise ConfigError(f"method.{key} must be a positive integer, got {value!r}")
+        if not (isinstance(lr, (int, float)) and lr > 0):
+            raise ConfigError(f"method.lr must be a positive number, got {lr!r}")
+        networks = dict(networks or {})
+        if form not in networks:
+            raise ConfigError(f"method.networks has no {form!r} entry (the classifier network of the {form} form)")
+        self.network = dict(networks[form])
+        self.tmu_hidden, self.d_hidden = tuple(tmu_hidden), tuple(d_hidden)
+        self.schedule = GamoSchedule(
+            steps=steps, batch_size=batch_size, latent_dim=latent_dim, lr=float(lr), betas=tuple(betas), eps=float(eps),
+            discriminator=discriminator, include_majority=include_majority, soft_labels=soft_labels,
+            generator_updates=generator_updates, batch_order=batch_order, f_steps=f_steps, v_steps=v_steps)
+
+    @classmethod
+    def own_classifier(cls, cfg: Mapping[str, Any]) -> dict:
+        form = cfg.get("form", "conv")
+        return {"name": "gamo_cn" if form == "dense" else "gamo_conv_cn", "loss": cfg.get("loss", "ls"),
+                "schedule": {"steps": cfg.get("steps"), "batch_size": cfg.get("batch_size"), "optimizer": "adam",
+                             "lr": cfg.get("lr"), "betas": cfg.get("betas"), "eps": cfg.get("eps")}}
+
+    # -- what a fold needs -----------------------------------------------------------------------
+    def layout(self, task: FoldTask, classes: Sequence[int]) -> ClassLayout:
+        """The fold's class layout; a clear error when GAMO cannot run on it."""
+        counts = tuple(int(task.counts.get(c, 0)) for c in classes)
+        empty = [c for c, n in zip(classes, counts) if n == 0]
+        if empty:
+            raise ConfigError(f"GAMO: class(es) {empty} have no training samples in fold {task.fold}; lower ir or "
+                              "raise the skew's smallest count so that every class keeps at least 2 samples")
+        majority = int(np.argmax(counts))
+        minority = tuple(i for i, n in enumerate(counts) if n < counts[majority])
+        if not minority:
+            raise ConfigError("GAMO: every class has the same number of training samples, so there is no minority "
+                              "class to generate for; use an imbalanced skew (skew=exp or step) or method=none")
+        if self.generator == "convex":
+            single = [classes[i] for i in minority if counts[i] < 2]
+            if single:
+                raise ConfigError(f"GAMO: minority class(es) {single} have a single training sample in fold "
+                                  f"{task.fold}; the convex generator combines at least 2 of a class's samples. "
+                                  "Lower ir or raise the skew's smallest count")
+        return ClassLayout(minority=minority, majority=majority, counts=counts)
+
+    def _inputs(self, X: np.ndarray, device: torch.device) -> torch.Tensor:
+        if self.form == "conv" and X.ndim != 4:
+            raise ConfigError(f"GAMO's conv form needs images (N×C×H×W); this data has shape {X.shape[1:]}. "
+                              "Use method.form=dense for tabular or flattened data")
+        Xt = prepare_inputs(X, INPUT, device)
+        return Xt.reshape(len(Xt), -1) if self.form == "dense" else Xt
+
+    def build_players(self, X: torch.Tensor, layout: ClassLayout, device: torch.device) -> Players:
+        """Fresh networks for one training (seed torch first)."""
+        net = build_classifier(self.network, tuple(X.shape[1:]), layout.n_classes)
+        if self.form == "conv":
+            if not (hasattr(net, "features") and hasattr(net, "classifier")):
+                raise ConfigError(f"GAMO's conv form needs a network with .features and .classifier parts "
+                                  f"(imbench.classifiers.models.gamo_conv); got {self.network.get('_target_')}")
+            features, classifier = net.features, net.classifier
+            with torch.no_grad():
+                width = features(X[:2]).shape[1]
+        else:
+            features, classifier, width = None, net, X.shape[1]
+        sizes = [layout.counts[c] for c in layout.minority]
+        G = (ConvexGenerator(self.schedule.latent_dim, layout.n_classes, sizes, self.tmu_hidden)
+             if self.generator == "convex" else
+             FreeGenerator(self.schedule.latent_dim, layout.n_classes, width, self.tmu_hidden))
+        D = ConditionalDiscriminator(width, layout.n_classes, self.d_hidden) if self.schedule.discriminator else None
+        players = Players(classifier=classifier, generator=G, discriminator=D, features=features)
+        for m in (classifier, G, D, features):
+            if m is not None:
+                m.to(device)
+        return players
+
+    def settings_record(self) -> dict:
+        """The settings that ran, and which follow the released code instead of the paper."""
+        s = asdict(self.schedule)
+        return {"form": self.form, "loss": self.objective.form, "classifier_ce": self.objective.classifier_ce,
+                "generator": self.generator, "network": self.network, "tmu_hidden": list(self.tmu_hidden),
+                "d_hidden": list(self.d_hidden), **s, "betas": list(s["betas"]),
+                "code_choices": sorted(k for k, v in CODE_CHOICES.items() if s[k] == v)}
+
+    # -- the protocol ----------------------------------------------------------------------------
+    def fit_fold(self, task: FoldTask, ctx: JobContext) -> FoldFit:
+        classes = list(ctx.classes)
+        layout = self.layout(task, classes)
+        index = {c: i for i, c in enumerate(classes)}
+        X = self._inputs(task.train.X, ctx.device)
+        y = torch.as_tensor(np.vectorize(index.__getitem__)(task.train.y), dtype=torch.long, device=ctx.device)
+        runs, synthetic = {}, None
+        for repeat, seed in task.repeats.items():
+            t0 = time.perf_counter()
+            with isolated_rng(ctx.device):
+                torch.manual_seed(seed)
+                players = self.build_players(X, layout, ctx.device)
+                bar = tqdm(total=self.schedule.steps, desc=f"{self.label} fold {task.fold} repeat {repeat}",
+                           unit="batch", leave=False, disable=not ctx.progress)
+                trainer = GamoTrainer(players, self.objective, self.schedule, layout, X, y, seed,
+                                      progress=lambda done, total: bar.update(done - bar.n))
+                try:
+                    log = trainer.run()
+                finally:
+                    bar.close()
+                if synthetic is None and self.form == "dense":
+                    synthetic = self._balancing_samples(trainer, task, layout, classes)
+            runs[repeat] = FittedRun(
+                predictor=GamoPredictor(players.features, players.classifier, ctx.device),
+                training={"steps": log.steps, "outer_iterations": log.outer_iterations, "f_steps": log.f_steps,
+                          "final_losses": log.final_losses, "precision": "float32"},
+                train_s=time.perf_counter() - t0)
+        info = {"gamo": {**self.settings_record(), "minority_classes": [classes[i] for i in layout.minority],
+                         "majority_class": classes[layout.majority]}}
+        return FoldFit(runs=runs, synthetic=synthetic, info=info)
+
+    def _balancing_samples(self, trainer: GamoTrainer, task: FoldTask, layout: ClassLayout,
+                           classes: Sequence[int]) -> SyntheticSamples:
+        """The dense form's generated points, n_max − n_i per minority class, in the data's own form
+        (images in [0, 1]): the originals first, then the samples (for previews and FID)."""
+        t0 = time.perf_counter()
+        n_max = layout.counts[layout.majority]
+        gen = trainer.generate([n_max - layout.counts[c] for c in layout.minority])
+        Xg = gen.X.cpu().numpy().astype(task.train.X.dtype)
+        if task.train.X.ndim == 4:
+            Xg = ((Xg - INPUT.range[0]) / (INPUT.range[1] - INPUT.range[0])).reshape(-1, *task.train.X.shape[1:])
+        yg = np.asarray(classes)[gen.labels.cpu().numpy()].astype(task.train.y.dtype)
+        mask = np.r_[np.zeros(len(task.train.y), bool), np.ones(len(yg), bool)]
+        return SyntheticSamples(np.concatenate([task.train.X, Xg]), np.concatenate([task.train.y, yg]), mask,
+                                time.perf_counter() - t0)

@@ -1,0 +1,135 @@
+"""GAMO's networks (Mullick et al. 2019, §3; released code: dense_net.py, fashion_mnist_net.py).
+
+* :class:`TransientMapping` -- the conditional transient mapping unit cTMU t(z|i);
+* :class:`ConvexGenerator` -- cTMU plus one Instance Generation Unit per minority class: IGU_i turns
+  t(z|i) into softmax weights over the n_i training points of class i, and G(z|i) is their convex
+  combination, so every sample lies in the convex hull of its class;
+* :class:`FreeGenerator` -- the unconstrained conditional generator of the cG ablations (cTMU + a dense
+  tanh head);
+* :class:`ConditionalDiscriminator` -- D(x|i).
+
+The classifier network M (and the feature extractor F of the convolutional form) are the classifier
+configs' networks (:mod:`imbench.classifiers.models`), so GAMO and its Baseline CN train the same CN.
+
+Samples of a generator batch are grouped by class (:class:`ClassBatch`): an IGU then combines only its
+own class's points (a few small products instead of one batch × all-points product that is mostly
+zeros); the mathematics is that of one IGU per class.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from imbench.classifiers.models import keras_init_
+
+
+@dataclass(frozen=True)
+class ClassBatch:
+    """Labels of a generator batch, sorted by class: ``labels`` (class indices, B) and ``counts`` (how
+    many samples each minority slot has, in slot order; slot k is class ``minority[k]``)."""
+
+    labels: torch.Tensor
+    counts: tuple[int, ...]
+
+
+def keras_batchnorm(width: int) -> nn.BatchNorm1d:
+    """Keras's BatchNormalization(momentum=0.9, epsilon=1e-3) in torch's terms."""
+    return nn.BatchNorm1d(width, momentum=0.1, eps=1e-3)
+
+
+class TransientMapping(nn.Module):
+    """cTMU: concat(z, one-hot(class)) -> Dense 256 ReLU -> BN -> Dense 64 ReLU -> BN (spec §5.2)."""
+
+    def __init__(self, latent_dim: int, n_classes: int, hidden: Sequence[int] = (256, 64)) -> None:
+        super().__init__()
+        self.n_classes = n_classes
+        layers: list[nn.Module] = []
+        width = latent_dim + n_classes
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU(), keras_batchnorm(h)]
+            width = h
+        self.net = nn.Sequential(*layers)
+        self.out_features = width
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        onehot = nn.functional.one_hot(labels, self.n_classes).to(z.dtype)
+        return self.net(torch.cat([z, onehot], dim=1))
+
+
+class ConvexGenerator(nn.Module):
+    """G(z|i) = Σ_j softmax(IGU_i(t(z|i)))_j · x_j over the training points x_j of class i.
+
+    Parameters
+    ----------
+    latent_dim, n_classes : size of z and number of classes (the one-hot conditioning).
+    class_sizes : n_i of each minority class, in slot order (the IGUs' output widths).
+    hidden : widths of the cTMU.
+    """
+
+    def __init__(self, latent_dim: int, n_classes: int, class_sizes: Sequence[int],
+                 hidden: Sequence[int] = (256, 64)) -> None:
+        super().__init__()
+        self.tmu = TransientMapping(latent_dim, n_classes, hidden)
+        self.igus = nn.ModuleList(nn.Linear(self.tmu.out_features, int(n)) for n in class_sizes)
+        keras_init_(self)
+
+    def weights(self, z: torch.Tensor, batch: ClassBatch) -> list[torch.Tensor]:
+        """The convex weights of each slot's samples (one ``count × n_i`` matrix per slot, rows sum to 1)."""
+        h = self.tmu(z, batch.labels)
+        out, start = [], 0
+        for igu, k in zip(self.igus, batch.counts):
+            if k:
+                out.append(torch.softmax(igu(h[start:start + k]), dim=1))
+            else:
+                out.append(h.new_zeros(0, igu.out_features))
+            start += k
+        return out
+
+    def forward(self, z: torch.Tensor, batch: ClassBatch, points: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Samples (B × d): each slot's weights times that slot's points (``points[k]``: n_k × d)."""
+        parts = [w @ p for w, p, k in zip(self.weights(z, batch), points, batch.counts) if k]
+        return torch.cat(parts) if len(parts) > 1 else parts[0]
+
+    def unused_slot_parameters(self, batch: ClassBatch) -> list[nn.Parameter]:
+        """The IGU parameters of slots without samples in ``batch`` (no gradient reaches them)."""
+        return [p for igu, k in zip(self.igus, batch.counts) if not k for p in igu.parameters()]
+
+
+class FreeGenerator(nn.Module):
+    """The cG ablations' generator: cTMU -> Dense(d, tanh), not tied to any training point."""
+
+    def __init__(self, latent_dim: int, n_classes: int, out_features: int, hidden: Sequence[int] = (256, 64)) -> None:
+        super().__init__()
+        self.tmu = TransientMapping(latent_dim, n_classes, hidden)
+        self.head = nn.Linear(self.tmu.out_features, out_features)
+        keras_init_(self)
+
+    def forward(self, z: torch.Tensor, batch: ClassBatch, points: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+        return torch.tanh(self.head(self.tmu(z, batch.labels)))
+
+    def unused_slot_parameters(self, batch: ClassBatch) -> list[nn.Parameter]:
+        return []
+
+
+class ConditionalDiscriminator(nn.Module):
+    """D(x|i): concat(x, one-hot(i)) -> 256 LReLU 0.1 -> 128 LReLU 0.1 -> 1 (a logit; D = sigmoid)."""
+
+    def __init__(self, in_features: int, n_classes: int, hidden: Sequence[int] = (256, 128),
+                 negative_slope: float = 0.1) -> None:
+        super().__init__()
+        self.n_classes = n_classes
+        layers: list[nn.Module] = []
+        width = in_features + n_classes
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.LeakyReLU(negative_slope)]
+            width = h
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+        keras_init_(self)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        onehot = nn.functional.one_hot(labels, self.n_classes).to(x.dtype)
+        return self.net(torch.cat([x, onehot], dim=1)).squeeze(1)

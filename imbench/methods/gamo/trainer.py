@@ -1,0 +1,303 @@
+"""Algorithm 1 of GAMO: the alternation of the feature extractor F, classifier M, discriminator D and
+generator G, one mini-batch at a time.
+
+Per mini-batch (the "v steps" of Algorithm 1):
+
+1. M and D on a real batch (D's target 1);
+2. a generated batch, labels drawn over the minority classes with probability ∝ (n_max − n_i): M on it
+   with those labels, D with target 0 (G fixed);
+3. G: on a batch with labels drawn uniformly over the minority classes (the paper), one step through M
+   (towards the complement of the labels) and one through D (towards 1), M and D fixed. The released
+   code instead takes, for each minority class in turn, ⌈b / C⌉ samples of that class through the same
+   two steps (``generator_updates: per_class``).
+
+In the convolutional form each outer iteration first trains F through the fixed M on real batches (the
+"u steps", one epoch by default as in the released code), then recomputes the features of every
+training image: M, D and the IGUs work on these fixed features during the v steps (one epoch by
+default). In the dense form F is the identity and there is one long run of v steps.
+
+Training length counts the v-step mini-batches (``steps``), as the released code's 25,000 do.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from imbench.errors import TrainingError
+from imbench.methods.gamo.nets import ClassBatch
+from imbench.methods.gamo.objective import Objective
+
+
+@dataclass(frozen=True)
+class GamoSchedule:
+    """How long and how GAMO trains (spec §5.1-5.2). The paper's choices are the defaults; the released
+    code's are one setting away: ``soft_labels=True``, ``include_majority=True``,
+    ``generator_updates='per_class'``, ``batch_order='fixed'``."""
+
+    steps: int = 25000
+    batch_size: int = 32
+    latent_dim: int = 100
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    eps: float = 1e-7
+    discriminator: bool = True
+    include_majority: bool = False
+    soft_labels: bool = False
+    generator_updates: str = "batch"
+    batch_order: str = "shuffle"
+    f_steps: int | None = None
+    v_steps: int | None = None
+
+
+@dataclass
+class Players:
+    """The networks of one GAMO training. ``features`` is None in the dense form (F = identity)."""
+
+    classifier: nn.Module
+    generator: nn.Module
+    discriminator: nn.Module | None
+    features: nn.Module | None = None
+
+
+@dataclass(frozen=True)
+class ClassLayout:
+    """Which classes GAMO generates for: ``minority`` (class indices, one IGU slot each, in slot order),
+    the ``majority`` class index, every class's training count and ``n_classes``."""
+
+    minority: tuple[int, ...]
+    majority: int
+    counts: tuple[int, ...]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.counts)
+
+    def md_probabilities(self) -> torch.Tensor:
+        """Slot probabilities of the generated batch for M and D: ∝ (n_max − n_i)."""
+        deficit = torch.tensor([self.counts[self.majority] - self.counts[c] for c in self.minority], dtype=torch.float64)
+        return deficit / deficit.sum()
+
+
+@dataclass(frozen=True)
+class GeneratedSamples:
+    """Samples of a trained generator (pixels or features) and their class indices."""
+
+    X: torch.Tensor
+    labels: torch.Tensor
+
+
+@dataclass
+class TrainingLog:
+    """What the record says about a GAMO training: mini-batches, outer iterations, the mean of each
+    loss over the last 100 mini-batches."""
+
+    steps: int = 0
+    outer_iterations: int = 0
+    f_steps: int = 0
+    final_losses: dict[str, float] = field(default_factory=dict)
+
+
+class BatchOrder:
+    """Indices of real mini-batches: a permutation read in batches, redrawn every epoch (``shuffle``)
+    or drawn once and reread (``fixed``)."""
+
+    def __init__(self, n: int, batch_size: int, fixed: bool, generator: torch.Generator) -> None:
+        self.n, self.batch_size, self.fixed, self.generator = n, batch_size, fixed, generator
+        self.order = torch.randperm(n, generator=generator)
+        self.start = 0
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return math.ceil(self.n / self.batch_size)
+
+    def next(self) -> torch.Tensor:
+        if self.start >= self.n:
+            self.start = 0
+            if not self.fixed:
+                self.order = torch.randperm(self.n, generator=self.generator)
+        idx = self.order[self.start:self.start + self.batch_size]
+        self.start += self.batch_size
+        return idx
+
+
+def make_adam(params: Sequence[nn.Parameter], s: GamoSchedule, device: torch.device) -> torch.optim.Adam:
+    """Adam(lr, betas, eps); the fused kernel where torch has one for the device."""
+    kwargs = dict(lr=s.lr, betas=tuple(s.betas), eps=s.eps)
+    try:
+        return torch.optim.Adam(list(params), fused=True, **kwargs)
+    except (RuntimeError, ValueError):
+        return torch.optim.Adam(list(params), **kwargs)
+
+
+class GamoTrainer:
+    """Trains ``players`` on (X, y) by Algorithm 1.
+
+    Parameters
+    ----------
+    players : the networks, already on the device.
+    objective : the CE or LS losses.
+    schedule : length, optimiser and the paper-or-code settings.
+    layout : minority slots, majority class and class counts.
+    X, y : the training inputs in the classifier network's form and their class indices, on the device.
+    seed : seeds the batch order, the labels and the noise.
+    progress : called as ``progress(steps_done, total)`` every 100 mini-batches.
+    """
+
+    def __init__(self, players: Players, objective: Objective, schedule: GamoSchedule, layout: ClassLayout,
+                 X: torch.Tensor, y: torch.Tensor, seed: int,
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        self.p, self.obj, self.s, self.layout = players, objective, schedule, layout
+        self.X, self.y, self.seed, self.progress = X, y, seed, progress
+        self.device = X.device
+        self.rng = torch.Generator(device="cpu").manual_seed(seed)
+        self.noise_rng = torch.Generator(device=self.device).manual_seed(seed + 1)
+        self.slot_index = [torch.nonzero(y == c).squeeze(1) for c in layout.minority]
+        self.opt_m = make_adam(players.classifier.parameters(), schedule, self.device)
+        self.opt_g = make_adam(players.generator.parameters(), schedule, self.device)
+        self.opt_d = None if players.discriminator is None else make_adam(players.discriminator.parameters(), schedule,
+                                                                          self.device)
+        self.opt_f = None if players.features is None else make_adam(players.features.parameters(), schedule, self.device)
+        self.g_params = list(players.generator.parameters())
+        self.md_probs = layout.md_probabilities()
+        self.recent: dict[str, list[torch.Tensor]] = {}
+
+    # -- batches ---------------------------------------------------------------------------------
+    def class_batch(self, size: int, probs: torch.Tensor | None) -> ClassBatch:
+        """``size`` generator labels, i.i.d. over the minority slots with ``probs`` (None: uniform),
+        sorted by slot."""
+        n_slots = len(self.layout.minority)
+        p = torch.full((n_slots,), 1.0 / n_slots, dtype=torch.float64) if probs is None else probs
+        draws = torch.multinomial(p, size, replacement=True, generator=self.rng)
+        counts = torch.bincount(draws, minlength=n_slots)
+        labels = torch.repeat_interleave(torch.tensor(self.layout.minority), counts)
+        return ClassBatch(labels.to(self.device), tuple(int(k) for k in counts))
+
+    def single_class_batch(self, slot: int, size: int) -> ClassBatch:
+        counts = [0] * len(self.layout.minority)
+        counts[slot] = size
+        labels = torch.full((size,), self.layout.minority[slot], dtype=torch.long)
+        return ClassBatch(labels.to(self.device), tuple(counts))
+
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.s.latent_dim, generator=self.noise_rng, device=self.device)
+
+    def d_targets(self, n: int, real: bool) -> torch.Tensor | float:
+        """1 / 0, or the released code's soft targets 1 − U(0, 0.1) / U(0, 0.1)."""
+        if not self.s.soft_labels:
+            return 1.0 if real else 0.0
+        u = torch.rand(n, generator=self.noise_rng, device=self.device) * 0.1
+        return 1.0 - u if real else u
+
+    # -- one player's step -----------------------------------------------------------------------
+    def _step(self, opt: torch.optim.Optimizer, loss: torch.Tensor, params: list[nn.Parameter] | None,
+              name: str, unused: Sequence[nn.Parameter] = ()) -> None:
+        opt.zero_grad(set_to_none=True)
+        loss.backward(inputs=params)
+        for q in unused:  # an IGU without samples in this batch takes no step, as if it were its own module
+            q.grad = None
+        opt.step()
+        self.recent.setdefault(name, []).append(loss.detach())
+
+    def _generator_steps(self, batch: ClassBatch, points: Sequence[torch.Tensor]) -> None:
+        G, M, D = self.p.generator, self.p.classifier, self.p.discriminator
+        unused = G.unused_slot_parameters(batch)
+        z = self.noise(len(batch.labels))
+        loss = self.obj.generator_vs_classifier(M(G(z, batch, points)), batch.labels, self.layout.majority,
+                                                self.s.include_majority)
+        self._step(self.opt_g, loss, self.g_params, "g_vs_m", unused)
+        if D is not None:
+            loss = self.obj.generator_vs_discriminator(D(G(z, batch, points), batch.labels))
+            self._step(self.opt_g, loss, self.g_params, "g_vs_d", unused)
+
+    def v_step(self, feats: torch.Tensor, points: Sequence[torch.Tensor], order: BatchOrder) -> None:
+        """One mini-batch of M, D and G on fixed inputs ``feats`` (pixels or F's features)."""
+        G, M, D = self.p.generator, self.p.classifier, self.p.discriminator
+        idx = order.next().to(self.device)
+        xr, yr = feats[idx], self.y[idx]
+        self._step(self.opt_m, self.obj.classifier(M(xr), yr), None, "m_real")
+        if D is not None:
+            self._step(self.opt_d, self.obj.discriminator(D(xr, yr), self.d_targets(len(idx), True)), None, "d_real")
+        gb = self.class_batch(self.s.batch_size, self.md_probs)
+        with torch.no_grad():
+            xg = G(self.noise(len(gb.labels)), gb, points)
+        self._step(self.opt_m, self.obj.classifier(M(xg), gb.labels), None, "m_gen")
+        if D is not None:
+            self._step(self.opt_d, self.obj.discriminator(D(xg, gb.labels), self.d_targets(len(gb.labels), False)),
+                       None, "d_gen")
+        if self.s.generator_updates == "per_class":
+            k = math.ceil(self.s.batch_size / self.layout.n_classes)
+            for slot in range(len(self.layout.minority)):
+                self._generator_steps(self.single_class_batch(slot, k), points)
+        else:
+            self._generator_steps(self.class_batch(self.s.batch_size, None), points)
+
+    def f_step(self, order: BatchOrder) -> None:
+        """One mini-batch of F through the fixed M on real images."""
+        idx = order.next().to(self.device)
+        loss = self.obj.classifier(self.p.classifier(self.p.features(self.X[idx])), self.y[idx])
+        self._step(self.opt_f, loss, list(self.p.features.parameters()), "f")
+
+    @torch.no_grad()
+    def features_of_all(self, batch: int = 1024) -> torch.Tensor:
+        F = self.p.features
+        return torch.cat([F(self.X[i:i + batch]) for i in range(0, len(self.X), batch)])
+
+    def _check(self, step: int) -> None:
+        for name, values in self.recent.items():
+            if values and not torch.isfinite(values[-1]):
+                raise TrainingError(f"GAMO's {name} loss became {float(values[-1])} at mini-batch {step} (seed "
+                                    f"{self.seed}); lower method.lr or check the input data for NaN/inf")
+            del values[:-100]
+
+    # -- the whole training ----------------------------------------------------------------------
+    def run(self) -> TrainingLog:
+        s, log = self.s, TrainingLog()
+        order = BatchOrder(len(self.y), s.batch_size, s.batch_order == "fixed", self.rng)
+        f_order = BatchOrder(len(self.y), s.batch_size, s.batch_order == "fixed", self.rng)
+        for net in (self.p.classifier, self.p.generator, self.p.discriminator, self.p.features):
+            if net is not None:
+                net.train()
+        while log.steps < s.steps:
+            if self.p.features is not None:
+                for _ in range(s.f_steps or f_order.batches_per_epoch):
+                    self.f_step(f_order)
+                    log.f_steps += 1
+                feats = self.features_of_all()
+                inner = min(s.v_steps or order.batches_per_epoch, s.steps - log.steps)
+            else:
+                feats = self.X
+                inner = s.steps - log.steps
+            points = [feats[i] for i in self.slot_index]
+            for _ in range(inner):
+                self.v_step(feats, points, order)
+                log.steps += 1
+                if log.steps % 50 == 0:
+                    self._check(log.steps)
+                if self.progress is not None and log.steps % 100 == 0:
+                    self.progress(log.steps, s.steps)
+            log.outer_iterations += 1
+        self._check(log.steps)
+        log.final_losses = {k: float(torch.stack(v[-100:]).mean()) for k, v in self.recent.items() if v}
+        for net in (self.p.classifier, self.p.generator, self.p.discriminator, self.p.features):
+            if net is not None:
+                net.eval()
+        self.points = [self.features_of_all()[i] if self.p.features is not None else self.X[i] for i in self.slot_index]
+        return log
+
+    @torch.no_grad()
+    def generate(self, per_slot: Sequence[int], chunk: int = 512) -> GeneratedSamples:
+        """``per_slot[k]`` samples of each minority slot from the trained generator (eval mode) over the
+        final inputs (pixels, or F's final features)."""
+        xs, ys = [], []
+        for slot, n in enumerate(per_slot):
+            for start in range(0, n, chunk):
+                batch = self.single_class_batch(slot, min(chunk, n - start))
+                xs.append(self.p.generator(self.noise(len(batch.labels)), batch, self.points))
+                ys.append(batch.labels)
+        if not xs:
+            return GeneratedSamples(self.points[0].new_zeros((0, self.points[0].shape[1])), self.y.new_zeros(0))
+        return GeneratedSamples(torch.cat(xs), torch.cat(ys))

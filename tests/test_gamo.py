@@ -1,0 +1,221 @@
+"""GAMO and its ablations: the convex generator, the CE and LS objectives, the trainer, the method through
+the runner on real MNIST, and bad input."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from imbench.errors import ConfigError
+from imbench.methods.gamo import Gamo
+from imbench.methods.gamo.nets import ClassBatch, ConvexGenerator
+from imbench.methods.gamo.objective import Objective
+from imbench.methods.protocol import ClassifierFactory, FoldTask, JobContext, Split
+from imbench.methods.registry import build_method, load_method_config
+from test_runner import REPO, SMALL, cli
+
+
+def compose_plain(overrides):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return OmegaConf.to_container(compose(config_name="config", overrides=overrides), resolve=True)
+
+
+def small_task(counts=(60, 30, 20, 12, 8), seed=0, image=True):
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(len(counts)), counts)
+    X = rng.random((len(y), 1, 8, 8) if image else (len(y), 6)).astype(np.float32)
+    return FoldTask(0, Split(X, y), None, list(range(1, len(counts))), {c: int(n) for c, n in enumerate(counts)}, 1,
+                    {0: 11})
+
+
+def context(n_classes=5):
+    return JobContext(list(range(n_classes)), torch.device("cpu"), ClassifierFactory({}), progress=False)
+
+
+def method(name="gamo", **changes):
+    cfg = load_method_config(name)
+    cfg.update(changes)
+    return build_method(cfg)
+
+
+# -- the convex generator ----------------------------------------------------------------------------
+def test_convex_generator_samples_are_convex_combinations_of_their_own_class():
+    torch.manual_seed(0)
+    sizes = [5, 3, 7]
+    G = ConvexGenerator(latent_dim=4, n_classes=4, class_sizes=sizes).eval()
+    points = [torch.randn(n, 6) for n in sizes]
+    batch = ClassBatch(torch.tensor([1, 1, 3, 3, 3]), (2, 0, 3))  # slots: classes 1, 2, 3
+    z = torch.randn(5, 4)
+    weights = G.weights(z, batch)
+    assert [tuple(w.shape) for w in weights] == [(2, 5), (0, 3), (3, 7)]
+    for w in weights:
+        assert torch.all(w >= 0) and torch.allclose(w.sum(1), torch.ones(len(w)))
+    out = G(z, batch, points)
+    assert torch.allclose(out[:2], weights[0] @ points[0]) and torch.allclose(out[2:], weights[2] @ points[2])
+
+
+def test_grouped_igus_equal_one_igu_per_class_and_absent_classes_get_no_gradient():
+    torch.manual_seed(1)
+    G = ConvexGenerator(latent_dim=3, n_classes=3, class_sizes=[4, 6]).train()
+    points = [torch.randn(4, 5), torch.randn(6, 5)]
+    z = torch.randn(3, 3)
+    batch = ClassBatch(torch.tensor([1, 1, 2]), (2, 1))
+    h = G.tmu(z, batch.labels)  # the same BN batch statistics as inside G
+    by_hand = torch.cat([torch.softmax(G.igus[0](h[:2]), 1) @ points[0], torch.softmax(G.igus[1](h[2:]), 1) @ points[1]])
+    assert torch.allclose(G(z, batch, points), by_hand, atol=1e-6)
+    only_first = ClassBatch(torch.tensor([1, 1]), (2, 0))
+    assert G.unused_slot_parameters(only_first) == list(G.igus[1].parameters())
+
+
+# -- the objectives, by hand -------------------------------------------------------------------------
+LOGITS = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 1.0]])
+LABELS = torch.tensor([0, 2])
+
+
+def _softmax(a):
+    e = np.exp(a - a.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def test_ls_losses_by_hand():
+    p = _softmax(LOGITS.numpy().astype(np.float64))
+    onehot = np.eye(3)[[0, 2]]
+    obj = Objective("ls")
+    assert obj.classifier(LOGITS, LABELS).item() == pytest.approx(((onehot - p) ** 2).mean(), rel=1e-6)
+    comp = 1 - onehot
+    # majority = class 1: Eq. 6 leaves its output out, the code keeps it
+    assert obj.generator_vs_classifier(LOGITS, LABELS, 1, include_majority=False).item() == pytest.approx(
+        ((comp - p)[:, [0, 2]] ** 2).mean(), rel=1e-6)
+    assert obj.generator_vs_classifier(LOGITS, LABELS, 1, include_majority=True).item() == pytest.approx(
+        ((comp - p) ** 2).mean(), rel=1e-6)
+    d = torch.tensor([0.0, 2.0])
+    s = 1 / (1 + np.exp(-d.numpy()))
+    assert obj.discriminator(d, 1.0).item() == pytest.approx(((1 - s) ** 2).mean(), rel=1e-6)
+    assert obj.discriminator(d, 0.0).item() == pytest.approx((s ** 2).mean(), rel=1e-6)
+    assert obj.generator_vs_discriminator(d).item() == pytest.approx(((1 - s) ** 2).mean(), rel=1e-6)
+
+
+def test_ce_losses_by_hand():
+    p = _softmax(LOGITS.numpy().astype(np.float64))
+    onehot = np.eye(3)[[0, 2]]
+    obj = Objective("ce")
+    eq3 = -(onehot * np.log(p) + (1 - onehot) * np.log(1 - p)).mean()
+    assert obj.classifier(LOGITS, LABELS).item() == pytest.approx(eq3, rel=1e-5)
+    cat = -np.log(p[[0, 1], [0, 2]]).mean()
+    assert Objective("ce", "categorical").classifier(LOGITS, LABELS).item() == pytest.approx(cat, rel=1e-5)
+    comp = 1 - onehot
+    bce = -(comp * np.log(p) + (1 - comp) * np.log(1 - p))
+    assert obj.generator_vs_classifier(LOGITS, LABELS, 1, False).item() == pytest.approx(bce[:, [0, 2]].mean(), rel=1e-5)
+    d = torch.tensor([0.0, 2.0])
+    s = 1 / (1 + np.exp(-d.numpy()))
+    assert obj.discriminator(d, 1.0).item() == pytest.approx(-np.log(s).mean(), rel=1e-5)
+    assert obj.discriminator(d, 0.0).item() == pytest.approx(-np.log(1 - s).mean(), rel=1e-5)
+
+
+def test_an_unknown_loss_is_a_config_error():
+    with pytest.raises(ConfigError, match="'ce'.*'ls'"):
+        method(loss="hinge")
+    with pytest.raises(ConfigError, match="form"):
+        method(form="sparse")
+
+
+# -- the method, in memory ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["gamo", "gamo_d", "cg_cn", "cg_d_cn"])
+@pytest.mark.parametrize("form", ["dense", "conv"])
+def test_every_variant_trains_and_predicts_every_class(name, form):
+    task = small_task()
+    fit = method(name, form=form, steps=6, v_steps=3, f_steps=2).fit_fold(task, context())
+    run = fit.runs[0]
+    proba = run.predictor.predict_proba(task.train.X)
+    assert proba.shape == (len(task.train.y), 5) and np.allclose(proba.sum(1), 1.0)
+    assert run.training["steps"] == 6
+    assert ("g_vs_d" in run.training["final_losses"]) == (name in ("gamo", "cg_d_cn"))
+    if form == "conv":
+        assert run.training["outer_iterations"] == 2 and run.training["f_steps"] == 4 and fit.synthetic is None
+    info = fit.info["gamo"]
+    assert info["minority_classes"] == [1, 2, 3, 4] and info["majority_class"] == 0 and info["code_choices"] == []
+
+
+def test_dense_samples_balance_the_classes_inside_each_class_hull():
+    task = small_task()
+    fit = method("gamo", form="dense", steps=5).fit_fold(task, context())
+    s = fit.synthetic
+    assert s.count == sum(60 - n for n in (30, 20, 12, 8))
+    assert np.bincount(s.y) .tolist() == [60] * 5
+    for c in range(1, 5):
+        real, fake = task.train.X[task.train.y == c], s.X[s.mask & (s.y == c)]
+        # a convex combination lies inside the per-pixel range of its class's points
+        assert np.all(fake >= real.min(0) - 1e-5) and np.all(fake <= real.max(0) + 1e-5)
+
+
+def test_the_code_choices_are_recorded_and_run():
+    task = small_task()
+    m = method("gamo", form="dense", steps=4, include_majority=True, soft_labels=True, generator_updates="per_class",
+               batch_order="fixed")
+    fit = m.fit_fold(task, context())
+    assert fit.info["gamo"]["code_choices"] == ["batch_order", "generator_updates", "include_majority", "soft_labels"]
+    assert np.isfinite(fit.runs[0].training["final_losses"]["g_vs_m"])
+
+
+def test_same_seed_same_result_and_global_rng_untouched():
+    task = small_task()
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = method("gamo", form="dense", steps=5).fit_fold(task, context()).runs[0].predictor.predict_proba(task.train.X)
+    after = torch.rand(1)
+    b = method("gamo", form="dense", steps=5).fit_fold(task, context()).runs[0].predictor.predict_proba(task.train.X)
+    assert np.array_equal(a, b) and torch.equal(before, after)
+
+
+@pytest.mark.parametrize("counts, match", [((60, 30, 1), "single training sample"), ((60, 30, 0), "no training samples"),
+                                           ((20, 20, 20), "no minority class")])
+def test_data_gamo_cannot_use_is_a_clear_error(counts, match):
+    task = small_task(counts)
+    with pytest.raises(ConfigError, match=match):
+        method("gamo", form="dense", steps=2).fit_fold(task, context(3))
+
+
+def test_conv_form_on_tabular_data_is_a_clear_error():
+    with pytest.raises(ConfigError, match="form=dense"):
+        method("gamo", form="conv", steps=2).fit_fold(small_task(image=False), context())
+
+
+def test_the_gamo_networks_are_the_classifier_configs():
+    """GAMO's CN and the Baseline CN of Table 1 (classifier=gamo_cn / gamo_conv_cn) are one architecture."""
+    nets = load_method_config("gamo")["networks"]
+    for form, clf in (("dense", "gamo_cn"), ("conv", "gamo_conv_cn")):
+        arch = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "classifier" / f"{clf}.yaml"))["arch"]
+        assert nets[form] == arch
+        assert Gamo.own_classifier({"form": form, "loss": "ce"})["name"] == clf
+
+
+# -- through the runner, on real MNIST -------------------------------------------------------------
+def test_gamo_through_the_runner_on_real_mnist(mnist_root, tmp_path):
+    from imbench.runner import run_job
+
+    cfg = compose_plain([f"data.root={mnist_root}", f"out_dir={tmp_path}", "method=gamo", "method.form=dense",
+                         "method.steps=30", "method.loss=ce", *SMALL])
+    summary = run_job(cfg, log=lambda *a: None)
+    assert summary.new == 2
+    rec = json.loads((tmp_path / summary.paths[0].split("/")[-2] / "result.json").read_text())
+    assert rec["job"]["classifier"] == "gamo_cn" and rec["job"]["loss"] == "ce"
+    assert rec["method"] == {"kind": "end_to_end", "label": "GAMO", "reference": Gamo.reference}
+    assert rec["gamo"]["steps"] == 30 and rec["training"]["steps"] == 30
+    assert rec["counts"]["synthetic"] == 2 * 90 and len(rec["metrics"]["per_class"]["recall"]) == 10
+    assert (tmp_path / rec["run_id"] / "synthetic_preview.npz").is_file()
+    # the configured classifier plays no part: another one resumes the same runs
+    cfg["classifier"] = compose_plain(["classifier=cnn"])["classifier"]
+    assert run_job(cfg, log=lambda *a: None).resumed == 2
+
+
+def test_bad_gamo_input_on_the_command_line_fails_before_training(mnist_root, tmp_path):
+    out = cli(f"data.root={mnist_root}", f"out_dir={tmp_path}", "method=gamo", "method.loss=hinge", *SMALL)
+    assert out.returncode != 0 and "'ce' (Eq. 3) or 'ls'" in out.stderr and "Traceback" not in out.stderr
+    out = cli(f"data.root={mnist_root}", f"out_dir={tmp_path}", "method=gamo", "skew.n_max=30", "ir=30",
+              "method.steps=3", *[a for a in SMALL if not a.startswith(("skew.n_max", "ir="))])
+    assert out.returncode != 0 and "single training sample" in out.stderr and "Traceback" not in out.stderr
+    assert not list(tmp_path.glob("*/done"))
