@@ -15,7 +15,7 @@ TABLE = $(PY) -m imbench.tables --profile $(PROFILE) --out-dir $(OUT) --results-
 .PHONY: install data data-fmnist test test-all run benchmark \
 	table-imsic-1 table-fajardo-1 table-fajardo-2 table-fajardo-3 table-fajardo-4 table-fajardo-5 table-fajardo-6 table-fajardo-7 table-fajardo-8 table-fajardo-9 \
 	table-gamo-1 table-gamo-2 table-egl-1 table-egl-2 table-egl-3 tables \
-	figure-fajardo-1 figure-fajardo-2 fid-weights report
+	figure-fajardo-1 figure-fajardo-2 figure-gamo-4 fid-weights report
 
 install:  ## install imbench (editable) and provision MNIST (the default job) and Fashion-MNIST (the GAMO example)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install $(TORCH_SPEC)
@@ -100,6 +100,12 @@ table-gamo-1: data data-fmnist
 	$(RUN) experiment=gamo_1 data=fmnist classifier=gamo_conv_cn method=none classifier.schedule.loss=ce,ls
 	$(RUN) experiment=gamo_1 data=fmnist method=$(GAMO_FAMILY) method.loss=ce,ls
 	$(TABLE) gamo_1
+
+# Figure 4: generated MNIST images (flattened form, LS) of SMOTE+CN and GAMO's ablations, first draw.
+figure-gamo-4: data
+	$(RUN) experiment=gamo_1 folds=1 method=smote classifier.schedule.loss=ls
+	$(RUN) experiment=gamo_1 folds=1 method=$(GAMO_FAMILY) method.form=dense method.loss=ls
+	$(PY) -m imbench.figures gamo_1 --block gamo_mnist --where data=mnist --where loss=ls --profile $(PROFILE) --out-dir $(OUT)
 
 # Needs CIFAR-10 and SVHN under the data root (python -m imbench.data fetch cifar10 / svhn).
 table-gamo-2:

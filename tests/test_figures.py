@@ -71,3 +71,36 @@ def test_grid_without_images_is_refused(tmp_path):
     with pytest.raises(ValueError, match="no row has images"):
         write_grid(tmp_path / "x.png", [GridRow("A", np.zeros((0, 5, 5), np.uint8), np.array([], int))],
                    [1], 2, "empty")
+
+
+def _figure_run(out, run_id, method, data, loss, level):
+    import json
+
+    run = out / run_id
+    run.mkdir(parents=True)
+    X = np.full((40, 1, 28, 28), level / 255, np.float32)
+    y = np.repeat([0, 8, 9], [20, 10, 10])
+    save_preview(run, X, y, np.arange(40) >= 20, classes=[8, 9], per_class=3)
+    rec = {"experiment": "gamo_1", "config": {"profile": {"name": "quick"}}, "git": {"commit": "abc"},
+           "hardware": {"host": "h"}, "job": {"skew": "gamo_mnist", "method": method, "data": data, "loss": loss,
+                                              "fold": 0, "repeat": 0, "minority": [8, 9]}}
+    (run / "result.json").write_text(json.dumps(rec))
+    (run / "done").write_text("\n")
+
+
+def test_figure_cli_keeps_only_the_runs_where_says(tmp_path):
+    """GAMO's Figure 4 is the MNIST, LS runs of gamo_1: the --where filters pick them and name the file."""
+    from imbench.figures.__main__ import main
+
+    out, res = tmp_path / "out", tmp_path / "res"
+    _figure_run(out, "a", "gamo", "mnist", "ls", 200)
+    _figure_run(out, "b", "gamo", "mnist", "ce", 50)
+    _figure_run(out, "c", "gamo", "fmnist", "ls", 50)
+    assert main(["gamo_1", "--block", "gamo_mnist", "--where", "data=mnist", "--where", "loss=ls", "--out-dir",
+                 str(out), "--results-dir", str(res)]) == 0
+    png = res / "gamo_1_quick_gamo_mnist_mnist_ls_synthetic.png"
+    caption = png.with_suffix(".md").read_text()
+    assert png.is_file() and "--where data=mnist --where loss=ls" in caption and "/a/result.json" in caption
+    assert "/b/" not in caption and "/c/" not in caption
+    assert main(["gamo_1", "--block", "gamo_mnist", "--where", "data=cifar10", "--out-dir", str(out),
+                 "--results-dir", str(res)]) == 1

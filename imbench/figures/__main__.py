@@ -1,7 +1,10 @@
-"""``python -m imbench.figures EXPERIMENT --block SKEW``: a grid of synthetic images per method (PNG + caption).
+"""``python -m imbench.figures EXPERIMENT --block SKEW [--where KEY=VALUE ...]``: a grid of synthetic images
+per method (PNG + caption).
 
 Uses the previews the runs saved (``synthetic_preview.npz``) of the first skewed draw of the block and
-writes ``<results-dir>/<experiment>_<profile>_<block>_synthetic.png`` (matplotlib) and ``.md`` beside it.
+writes ``<results-dir>/<experiment>_<profile>_<block>[_<values>]_synthetic.png`` (matplotlib) and ``.md``
+beside it. ``--where`` keeps the runs whose ``job`` field KEY equals VALUE (``--where data=mnist --where
+loss=ls`` for GAMO's Figure 4); the values join the file name.
 """
 from __future__ import annotations
 
@@ -24,11 +27,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", default="outputs")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--per-class", type=int, default=6)
+    p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
+                   help="keep runs whose job field KEY equals VALUE (repeatable), e.g. data=mnist")
     p.add_argument("--conf-dir", default=str(config_dir()), help="the config folder (default: the packaged imbench/conf)")
     a = p.parse_args(argv)
     spec = load_table_spec(a.conf_dir, a.experiment)
     sources = list(spec.get("sources") or [a.experiment])
-    records = [r for r in collect_records(a.out_dir, sources, a.profile) if r["job"]["skew"] == a.block]
+    where = {}
+    for item in a.where:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            p.error(f"--where takes KEY=VALUE (a field of the records' job, e.g. data=mnist), got {item!r}")
+        where[key] = value
+    records = [r for r in collect_records(a.out_dir, sources, a.profile) if r["job"]["skew"] == a.block
+               and all(str(r["job"].get(k)) == v for k, v in where.items())]
     rows, classes, data, used = [], None, None, []
     for method in spec["rows"]:
         mine = sorted((r for r in records if r["job"]["method"] == method),
@@ -43,16 +55,19 @@ def main(argv: list[str] | None = None) -> int:
                 data = r["job"]["data"]
                 break
     if not rows:
-        print(f"imbench.figures: no run of {', '.join(sources)} (profile {a.profile}, block {a.block}) under "
+        print(f"imbench.figures: no run of {', '.join(sources)} (profile {a.profile}, block {a.block}"
+              f"{''.join(f', {k}={v}' for k, v in where.items())}) under "
               f"{a.out_dir} saved synthetic previews; run the experiment first", file=sys.stderr)
         return 1
-    name = f"{a.experiment}_{a.profile}_{a.block}_synthetic.png"
-    title = f"Synthetic images, {data}, {a.block} (profile {a.profile}, first skewed draw)"
+    suffix = "".join(f"_{v}" for v in where.values())
+    name = f"{a.experiment}_{a.profile}_{a.block}{suffix}_synthetic.png"
+    title = (f"Synthetic images, {data}, {a.block}{''.join(f', {k} {v}' for k, v in where.items() if k != 'data')} "
+             f"(profile {a.profile}, first skewed draw)")
     commits = sorted({str((r.get("git") or {}).get("commit")) for r in used})
     hardware = sorted({f"{(r.get('hardware') or {}).get('host')} ({(r.get('hardware') or {}).get('gpu') or 'cpu'})"
                        for r in used})
-    made_by = f"python -m imbench.figures {a.experiment} --block {a.block} --profile {a.profile}" + (
-        "" if a.out_dir == "outputs" else f" --out-dir {a.out_dir}")
+    made_by = f"python -m imbench.figures {a.experiment} --block {a.block} --profile {a.profile}" + "".join(
+        f" --where {k}={v}" for k, v in where.items()) + ("" if a.out_dir == "outputs" else f" --out-dir {a.out_dir}")
     provenance = [f"Made by: {made_by}", f"Git commit(s) of the runs: {', '.join(commits)}",
                   f"Hardware: {'; '.join(hardware)}"]
     files = write_grid(Path(a.results_dir) / name, rows, classes, a.per_class, title, provenance)
