@@ -109,7 +109,8 @@ figure-gamo-4: data
 
 # Needs CIFAR-10 and SVHN under the data root (python -m imbench.data fetch cifar10 / svhn).
 table-gamo-2:
-	$(RUN) experiment=gamo_2
+	$(RUN) experiment=gamo_2 method=none
+	$(RUN) experiment=gamo_2 method=gamo,gamo_d method.loss=ls
 	$(TABLE) gamo_2
 
 table-imsic-1: data data-fmnist
