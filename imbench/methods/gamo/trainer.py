@@ -285,7 +285,8 @@ class GamoTrainer:
         for net in (self.p.classifier, self.p.generator, self.p.discriminator, self.p.features):
             if net is not None:
                 net.eval()
-        self.points = [self.features_of_all()[i] if self.p.features is not None else self.X[i] for i in self.slot_index]
+        final = self.features_of_all() if self.p.features is not None else self.X
+        self.points = [final[i] for i in self.slot_index]
         return log
 
     @torch.no_grad()
