@@ -97,7 +97,7 @@ GAMO_FAMILY = gamo,gamo_d,cg_cn,cg_d_cn
 table-gamo-1: data data-fmnist
 	$(RUN) experiment=gamo_1 method=none,smote classifier.schedule.loss=ce,ls
 	$(RUN) experiment=gamo_1 method=$(GAMO_FAMILY) method.form=dense method.loss=ce,ls
-	$(RUN) experiment=gamo_1 data=fmnist classifier=gamo_conv_cn method=none classifier.schedule.loss=ce,ls
+	$(RUN) experiment=gamo_1 data=fmnist classifier=gamo_conv_cn method=none,augment classifier.schedule.loss=ce,ls
 	$(RUN) experiment=gamo_1 data=fmnist method=$(GAMO_FAMILY) method.loss=ce,ls
 	$(TABLE) gamo_1
 
@@ -110,6 +110,8 @@ figure-gamo-4: data
 # Needs CIFAR-10 and SVHN under the data root (python -m imbench.data fetch cifar10 / svhn).
 table-gamo-2:
 	$(RUN) experiment=gamo_2 method=none
+	$(RUN) experiment=gamo_2 method=augment hydra.sweeper.params.data=cifar10
+	$(RUN) experiment=gamo_2 method=augment method.sampler.hflip=false hydra.sweeper.params.data=svhn
 	$(RUN) experiment=gamo_2 method=gamo,gamo_d method.loss=ls
 	$(TABLE) gamo_2
 

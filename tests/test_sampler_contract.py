@@ -29,6 +29,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks as sklearn_checks
 
 from imbench.errors import ConfigError
+from imbench.methods.augment import AugmentOverSampler
 from imbench.methods.base import NoOversampling
 from imbench.methods.generative.acgan import ACGANSampler
 from imbench.methods.generative.bagan import BAGANSampler
@@ -47,7 +48,8 @@ TABULAR = [
     NoOversampling(),
 ]
 TINY = dict(epochs=1, batch_size=4, max_batches_per_epoch=1, device="cpu", random_state=0)
-IMAGE = [CGANSampler(**TINY), ACGANSampler(**TINY), CVAESampler(**TINY), BAGANSampler(**TINY)]
+IMAGE = [CGANSampler(**TINY), ACGANSampler(**TINY), CVAESampler(**TINY), BAGANSampler(**TINY),
+         AugmentOverSampler(device="cpu", random_state=0)]
 
 EXPECTED_FAILED = {
     "check_samplers_pandas_sparse": "imbench samplers take dense input only (they compute in torch; their "
@@ -96,6 +98,8 @@ def _images(counts: dict[int, int], side: int = 28, seed: int = 0) -> tuple[np.n
 
 def _data_for(sampler, counts: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Images for an image sampler, N×9 vectors for a tabular one."""
+    if isinstance(sampler, AugmentOverSampler):
+        return _images(counts, side=8)
     if isinstance(sampler, GenerativeOversampler):
         # BAGAN takes any square size min_latent_res * 2^n; 8×8 keeps it fast. The others are 28×28 networks.
         return _images(counts, side=8 if isinstance(sampler, BAGANSampler) else 28)
@@ -129,8 +133,9 @@ def test_clone_and_params_round_trip(sampler):
     params = sampler.get_params()
     twin = clone(sampler)
     assert twin is not sampler and type(twin) is type(sampler) and twin.get_params() == params
-    assert twin.set_params(epochs=3, random_state=7) is twin
-    assert twin.get_params() == {**params, "epochs": 3, "random_state": 7}
+    changed = {"max_shift": 3} if isinstance(sampler, AugmentOverSampler) else {"epochs": 3}
+    assert twin.set_params(**changed, random_state=7) is twin
+    assert twin.get_params() == {**params, **changed, "random_state": 7}
     assert sampler.get_params() == params  # the original is untouched
     twin.set_params(**params)
     assert twin.get_params() == params
