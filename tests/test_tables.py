@@ -188,7 +188,9 @@ def test_no_records_exit_1_and_unknown_experiment_exit_2(tmp_path):
 def test_gamo_cells():
     recs = [make_record("gamo_1", m, fold=f, data=d, loss=lo, skew="gamo_mnist", acsa=a, gm=a - 0.01)
             for m, d, lo, vals in [("none", "mnist", "ce", (0.87, 0.89)), ("none", "mnist", "ls", (0.9, 0.9)),
-                                   ("none", "fmnist", "ce", (0.81, 0.83)), ("smote", "mnist", "ls", (0.5, 0.6))]
+                                   ("none", "fmnist", "ce", (0.81, 0.83)), ("smote", "mnist", "ls", (0.5, 0.6)),
+                                   ("cgan_cn", "mnist", "ls", (0.7, 0.7)), ("cdcgan_cn", "fmnist", "ls", (0.6, 0.6)),
+                                   ("cgan_cn", "fmnist", "ls", (0.1, 0.1))]
             for f, a in enumerate(vals)]
     table = build_table(spec_of("gamo_1"), recs)
     frame = table.blocks[0].frame
@@ -197,9 +199,12 @@ def test_gamo_cells():
     assert frame.loc["Baseline CN", ("MNIST", "LS", "ACSA")] == "0.90±0.00"
     assert frame.loc["SMOTE+CN", ("MNIST", "LS", "ACSA")] == "0.55±0.07"
     assert frame.loc["SMOTE+CN", ("Fashion-MNIST", "CE", "ACSA")] == ""
+    # the cGAN row: cgan_cn on MNIST, cdcgan_cn on Fashion-MNIST (row_methods), never cgan_cn's Fashion runs
+    assert frame.loc["(cGAN/cDCGAN)+CN", ("MNIST", "LS", "ACSA")] == "0.70±0.00"
+    assert frame.loc["(cGAN/cDCGAN)+CN", ("Fashion-MNIST", "LS", "ACSA")] == "0.60±0.00"
     row = table.data.set_index("method").loc["smote"]
     assert row["mnist_ls_acsa_mean"] == pytest.approx(0.55) and row["mnist_ls_acsa_std"] == pytest.approx(0.0707107)
-    assert table.empty["Augment+CN (augment)"].startswith("method not implemented yet (planned: Mullick et al. 2019)")
+    assert table.empty["DOS (dos)"].startswith("method not implemented yet (planned: Ando & Huang 2017)")
     assert not table.empty["GAMO (gamo)"].startswith("method not implemented")  # implemented, no runs here
 
 

@@ -223,7 +223,9 @@ def gamo(df: pd.DataFrame, spec: dict) -> Table:
         line, numbers, row = [], [], {"method": m, "label": row_label(m, spec)}
         for d in datasets:
             for loss in losses:
-                match = {"method": m, "data": d, **({"loss": loss} if loss else {})}
+                # a row may name another method per data set (GAMO's cGAN row: cgan_cn on MNIST, cdcgan_cn else)
+                method = (spec.get("row_methods") or {}).get(m, {}).get(d, m)
+                match = {"method": method, "data": d, **({"loss": loss} if loss else {})}
                 sub = _runs(df, **match)
                 prefix = f"{d}_{loss}" if loss else d
                 for name, key in metrics:
