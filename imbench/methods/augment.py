@@ -18,13 +18,11 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from imblearn.utils import check_target_type
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import validate_data
 
 from imbench.devices import resolve_device
 from imbench.errors import ConfigError
-from imbench.methods.base import DEVICE_CONSTRAINTS, ImbenchOverSampler
+from imbench.methods.base import DEVICE_CONSTRAINTS, ImageOverSampler
 from imbench.methods.generative.base import as_images
 from imbench.rng import resolve_seed
 
@@ -51,7 +49,7 @@ def augment_images(images: torch.Tensor, max_rotation: float, max_shift: int, hf
     return (moved + background).clamp_(0.0, 1.0)
 
 
-class AugmentOverSampler(ImbenchOverSampler):
+class AugmentOverSampler(ImageOverSampler):
     """Over-sample image classes with augmented copies of their own images (GAMO's Augment+CN).
 
     Parameters
@@ -70,9 +68,8 @@ class AugmentOverSampler(ImbenchOverSampler):
     Input: images N×C×H×W, N×H×W or flattened square single-channel N×D, in [0, 1].
     """
 
-    accepts_images = True
     _parameter_constraints: dict = {
-        **ImbenchOverSampler._parameter_constraints,
+        **ImageOverSampler._parameter_constraints,
         "max_rotation": [Interval(Real, 0, 180, closed="both")],
         "max_shift": [Interval(Integral, 0, None, closed="left")],
         "hflip": ["boolean"],
@@ -88,16 +85,7 @@ class AugmentOverSampler(ImbenchOverSampler):
         self.device = device
         self.random_state = random_state
 
-    def _check_X_y(self, X: Any, y: Any, accept_sparse: Any = None) -> tuple[np.ndarray, np.ndarray, bool]:
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        X, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=False, allow_nd=True)
-        self.n_features_in_ = int(np.prod(X.shape[1:]))
-        return X, y, binarize_y
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        return tags
 
     def _fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         images = as_images(X).astype(np.float32)

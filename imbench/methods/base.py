@@ -17,7 +17,9 @@ from typing import Any, Mapping, Protocol, runtime_checkable
 import numpy as np
 import torch
 from imblearn.over_sampling.base import BaseOverSampler
+from imblearn.utils import check_target_type
 from sklearn.utils._param_validation import InvalidParameterError, StrOptions
+from sklearn_compat.utils.validation import validate_data
 
 from imbench.devices import DEVICE_PATTERN
 from imbench.errors import ConfigError, ParameterError
@@ -84,6 +86,24 @@ class ImbenchOverSampler(BaseOverSampler):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
+        return tags
+
+
+class ImageOverSampler(ImbenchOverSampler):
+    """An imbench sampler that takes images (N×H×W, N×C×H×W) as well as flat N×D input: the runner hands
+    it images unflattened (``accepts_images``), and ``n_features_in_`` counts the values of one sample."""
+
+    accepts_images = True
+
+    def _check_X_y(self, X: Any, y: Any, accept_sparse: Any = None) -> tuple[np.ndarray, np.ndarray, bool]:
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        X, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=False, allow_nd=True)
+        self.n_features_in_ = int(np.prod(X.shape[1:]))
+        return X, y, binarize_y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
         return tags
 
 

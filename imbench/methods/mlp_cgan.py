@@ -17,19 +17,17 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from imblearn.utils import check_target_type
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import validate_data
 
 from imbench.devices import resolve_device
 from imbench.errors import ConfigError, TrainingError
-from imbench.methods.base import DEVICE_CONSTRAINTS, ImbenchOverSampler
+from imbench.methods.base import DEVICE_CONSTRAINTS, ImageOverSampler
 from imbench.methods.gamo.nets import ClassBatch, ConditionalDiscriminator, FreeGenerator
 from imbench.methods.protocol import ProfileCap
 from imbench.rng import isolated_rng, resolve_seed
 
 
-class MLPCGANSampler(ImbenchOverSampler):
+class MLPCGANSampler(ImageOverSampler):
     """Oversample with an MLP conditional GAN (GAMO's cGAN+CN).
 
     Parameters
@@ -47,10 +45,9 @@ class MLPCGANSampler(ImbenchOverSampler):
     Input: N×D features or images (flattened inside) with values in [0, 1].
     """
 
-    accepts_images = True
     profile_caps = (ProfileCap("steps", "max_steps"),)
     _parameter_constraints: dict = {
-        **ImbenchOverSampler._parameter_constraints,
+        **ImageOverSampler._parameter_constraints,
         "steps": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
@@ -68,16 +65,7 @@ class MLPCGANSampler(ImbenchOverSampler):
         self.device = device
         self.random_state = random_state
 
-    def _check_X_y(self, X: Any, y: Any, accept_sparse: Any = None) -> tuple[np.ndarray, np.ndarray, bool]:
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        X, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=False, allow_nd=True)
-        self.n_features_in_ = int(np.prod(X.shape[1:]))
-        return X, y, binarize_y
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        return tags
 
     def _fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         flat = X.reshape(len(X), -1).astype(np.float32)

@@ -22,15 +22,14 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 from imblearn.over_sampling import RandomOverSampler
-from imblearn.utils import check_sampling_strategy, check_target_type
+from imblearn.utils import check_sampling_strategy
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn_compat.utils.validation import validate_data
 
 from imbench.devices import resolve_device
 from imbench.methods.protocol import ProfileCap
 from imbench.errors import ConfigError, TrainingError
-from imbench.methods.base import DEVICE_CONSTRAINTS, ImbenchOverSampler
+from imbench.methods.base import DEVICE_CONSTRAINTS, ImageOverSampler
 from imbench.rng import isolated_rng, resolve_seed
 
 
@@ -66,7 +65,7 @@ class _Prepared:
     gen: torch.Generator  # CPU generator: data order while training, then sampling
 
 
-class GenerativeOversampler(ImbenchOverSampler):
+class GenerativeOversampler(ImageOverSampler):
     """Base class of the class-conditional deep oversamplers; see the module docstring.
 
     Parameters common to all of them
@@ -101,14 +100,13 @@ class GenerativeOversampler(ImbenchOverSampler):
     """
 
     method_name = "generator"
-    accepts_images = True  # the runner passes N×C×H×W images, not flattened vectors
     # what a profile caps (a quick profile trains 1 epoch of at most a few batches)
     profile_caps = (ProfileCap("epochs", "max_generator_epochs"),
                     ProfileCap("max_batches_per_epoch", "max_generator_batches", none_is_unlimited=True))
     value_range: tuple[float, float] = (0.0, 1.0)
 
     _parameter_constraints: dict = {
-        **ImbenchOverSampler._parameter_constraints,
+        **ImageOverSampler._parameter_constraints,
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "random_oversample_first": ["boolean"],
@@ -132,20 +130,8 @@ class GenerativeOversampler(ImbenchOverSampler):
         self.image_shape = image_shape
         self.max_batches_per_epoch = max_batches_per_epoch
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        return tags
 
     # ----- the sampler contract -------------------------------------------------------------
-    def _check_X_y(self, X: Any, y: Any, accept_sparse: Any = None) -> tuple[np.ndarray, np.ndarray, bool]:
-        """imbalanced-learn's input validation, with images (N×H×W, N×C×H×W) allowed as well;
-        ``n_features_in_`` counts the values of one sample."""
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        X, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=False, allow_nd=True)
-        self.n_features_in_ = int(np.prod(X.shape[1:]))
-        return X, y, binarize_y
-
     def _fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with isolated_rng(resolve_device(self.device)):
             prep = self._prepare(X, y)
