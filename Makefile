@@ -99,6 +99,7 @@ table-gamo-1: data data-fmnist
 	$(RUN) experiment=gamo_1 method=$(GAMO_FAMILY) method.form=dense method.loss=ce,ls
 	$(RUN) experiment=gamo_1 data=fmnist classifier=gamo_conv_cn method=none,augment,cdcgan_cn classifier.schedule.loss=ce,ls
 	$(RUN) experiment=gamo_1 data=fmnist method=$(GAMO_FAMILY) method.loss=ce,ls
+	$(RUN) experiment=gamo_1 data=fmnist method=dos method.loss=ce,ls
 	$(TABLE) gamo_1
 
 # Figure 4: generated MNIST images (flattened form, LS) of SMOTE+CN and GAMO's ablations, first draw.
@@ -113,6 +114,7 @@ table-gamo-2:
 	$(RUN) experiment=gamo_2 method=augment hydra.sweeper.params.data=cifar10
 	$(RUN) experiment=gamo_2 method=augment method.sampler.hflip=false hydra.sweeper.params.data=svhn
 	$(RUN) experiment=gamo_2 method=gamo,gamo_d method.loss=ls
+	$(RUN) experiment=gamo_2 method=dos method.loss=ls
 	$(TABLE) gamo_2
 
 table-imsic-1: data data-fmnist

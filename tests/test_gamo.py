@@ -308,6 +308,7 @@ CONTENDERS = {  # Table 1's rows other than the Baseline CN and SMOTE+CN, each a
     "cgan_cn": ["method.sampler.steps=5"], "cdcgan_cn": ["method.sampler.max_batches_per_epoch=2",
                                                          "method.sampler.epochs=1"],
     "augment": ["method.sampler.hflip=false"],
+    "dos": ["method.steps=5", "method.pretrain_steps=1"],
 }
 
 
