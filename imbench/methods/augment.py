@@ -85,8 +85,6 @@ class AugmentOverSampler(ImageOverSampler):
         self.device = device
         self.random_state = random_state
 
-
-
     def _fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         images = as_images(X).astype(np.float32)
         if images.min() < -1e-6 or images.max() > 1 + 1e-6:

@@ -68,6 +68,7 @@ from imbench.classifiers.downstream import InputSpec, prepare_inputs
 from imbench.classifiers.models import build_classifier
 from imbench.errors import ConfigError, TrainingError
 from imbench.methods.dos_training import DISTANCES, DosLoss, DosSchedule, DosTrainer, SplitNetwork
+from imbench.methods.gamo.method import baseline_cn_description
 from imbench.methods.gamo.objective import Objective
 from imbench.methods.protocol import FittedRun, FoldFit, FoldTask, JobContext, Method, ProfileCap
 from imbench.rng import isolated_rng
@@ -190,10 +191,7 @@ class Dos(Method):
 
     @classmethod
     def own_classifier(cls, cfg: Mapping[str, Any]) -> dict:
-        form = cfg.get("form", "conv")
-        return {"name": "gamo_cn" if form == "dense" else "gamo_conv_cn", "loss": cfg.get("loss", "ls"),
-                "schedule": {"steps": cfg.get("steps"), "batch_size": cfg.get("batch_size"), "optimizer": "adam",
-                             "lr": cfg.get("lr"), "betas": cfg.get("betas"), "eps": cfg.get("eps")}}
+        return baseline_cn_description(cfg)
 
     def class_settings(self, task: FoldTask, classes: Sequence[int]) -> ClassSettings:
         """k_j and r_j of every class in this fold; a ConfigError when DOS cannot run on it."""

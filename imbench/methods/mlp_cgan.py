@@ -65,8 +65,6 @@ class MLPCGANSampler(ImageOverSampler):
         self.device = device
         self.random_state = random_state
 
-
-
     def _fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         flat = X.reshape(len(X), -1).astype(np.float32)
         if flat.min() < -1e-6 or flat.max() > 1 + 1e-6:

@@ -63,6 +63,16 @@ class GamoPredictor:
         return proba
 
 
+def baseline_cn_description(cfg: Mapping[str, Any]) -> dict:
+    """The record's description of the classifier network that a method on GAMO's Baseline CN trains
+    (GAMO and its ablations, DOS): ``gamo_cn`` in the dense form, ``gamo_conv_cn`` in the conv form, with
+    the method's loss and Adam schedule (:meth:`imbench.methods.protocol.Method.own_classifier`)."""
+    form = cfg.get("form", "conv")
+    return {"name": "gamo_cn" if form == "dense" else "gamo_conv_cn", "loss": cfg.get("loss", "ls"),
+            "schedule": {"steps": cfg.get("steps"), "batch_size": cfg.get("batch_size"), "optimizer": "adam",
+                         "lr": cfg.get("lr"), "betas": cfg.get("betas"), "eps": cfg.get("eps")}}
+
+
 def _choice(name: str, value: Any, valid: Sequence[Any]) -> Any:
     if value not in valid:
         raise ConfigError(f"method.{name} must be one of {', '.join(map(str, valid))}, got {value!r}")
@@ -128,10 +138,7 @@ class Gamo(Method):
 
     @classmethod
     def own_classifier(cls, cfg: Mapping[str, Any]) -> dict:
-        form = cfg.get("form", "conv")
-        return {"name": "gamo_cn" if form == "dense" else "gamo_conv_cn", "loss": cfg.get("loss", "ls"),
-                "schedule": {"steps": cfg.get("steps"), "batch_size": cfg.get("batch_size"), "optimizer": "adam",
-                             "lr": cfg.get("lr"), "betas": cfg.get("betas"), "eps": cfg.get("eps")}}
+        return baseline_cn_description(cfg)
 
     # -- what a fold needs -----------------------------------------------------------------------
     def layout(self, task: FoldTask, classes: Sequence[int]) -> ClassLayout:
