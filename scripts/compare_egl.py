@@ -9,7 +9,6 @@ LDAM, LDAM-DRW, ...), averages AUC-PR and EGL's precision at recall 0.75 / 0.5 /
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -19,8 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from imbench.methods.registry import config_dir, method_label  # noqa: E402
-from imbench.records import iter_records  # noqa: E402
 from imbench.tables.collect import load_table_spec  # noqa: E402
+from paper_comparison import load_comparison, provenance_lines, write_text  # noqa: E402
 
 METRICS = {"auc_pr": ("auc_pr",), "ap_at_0.75": ("ap_at", "0.75"), "ap_at_0.5": ("ap_at", "0.5"),
            "ap_at_0.25": ("ap_at", "0.25")}
@@ -33,14 +32,8 @@ def _get(metrics: dict, path: tuple) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("out_dir")
-    p.add_argument("--profile", default="paper")
-    p.add_argument("--out", default=None)
-    a = p.parse_args()
-    records = [r for r in iter_records(a.out_dir, "egl_1") if r["config"]["profile"]["name"] == a.profile]
-    if not records:
-        raise SystemExit(f"no finished egl_1 records of profile {a.profile} under {a.out_dir}")
+    a = load_comparison(__doc__, "egl_1")
+    records = a.records
     rows = [{"method": r["job"]["method"], "ir": r["job"]["ir"], "split": r["job"]["fold"],
              **{k: _get(r["metrics"], path) for k, path in METRICS.items()}} for r in records]
     ours = pd.DataFrame(rows).groupby(["method", "ir"])
@@ -50,12 +43,7 @@ def main() -> None:
              f"Made by: python scripts/compare_egl.py {a.out_dir} --profile {a.profile}. Ours: mean ± std over the "
              "splits (n); paper: Yasinnik et al. Table 1 (typed into results/paper_reference/egl_table1.csv). "
              "Gap flagged (⚑) when |AUC-PR difference| > 0.03.", ""]
-    commits = sorted({str(r["git"].get("commit"))[:12] + (" (dirty)" if r["git"].get("dirty") else "") for r in records})
-    hosts = sorted({f"{r['hardware'].get('processor')} ×{r['hardware'].get('cpu_count')} cores, "
-                    f"{r['hardware'].get('torch_threads')} torch threads, {r['hardware'].get('device')}" for r in records})
-    commands = sorted({r["command"] for r in records})
-    lines += [f"- runs: {len(records)}; commits: {', '.join(commits)}; hardware: {'; '.join(hosts)}",
-              *(f"- command: `{c}`" for c in commands), ""]
+    lines += [*provenance_lines(records), ""]
     lines += ["| method | IR | n | AUC-PR ours | AUC-PR paper | Δ | AP@0.75 ours / paper | AP@0.5 ours / paper | "
               "AP@0.25 ours / paper |", "|---|---|---|---|---|---|---|---|---|"]
     for (method, ir), g in sorted(ours, key=lambda kv: (kv[0][1], kv[0][0])):
@@ -66,10 +54,7 @@ def main() -> None:
                  for k in ("ap_at_0.75", "ap_at_0.5", "ap_at_0.25")]
         lines.append(f"| {labels.get(method) or method_label(method)} | {ir} | {len(g)} | {m:.3f} ± {s:.3f} | "
                      f"{'—' if paper is None else format(paper['auc_pr'], '.3f')} | {gap or '—'} | " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if a.out:
-        Path(a.out).write_text(text)
+    write_text("\n".join(lines) + "\n", a.out)
 
 
 if __name__ == "__main__":
