@@ -14,8 +14,8 @@ TABLE = $(PY) -m imbench.tables --profile $(PROFILE) --out-dir $(OUT) --results-
 
 .PHONY: install data data-fmnist test test-all run benchmark \
 	table-imsic-1 table-fajardo-1 table-fajardo-2 table-fajardo-3 table-fajardo-4 table-fajardo-5 table-fajardo-6 table-fajardo-7 table-fajardo-8 table-fajardo-9 \
-	table-gamo-1 table-gamo-2 table-egl-1 table-egl-2 table-egl-3 tables \
-	figure-fajardo-1 figure-fajardo-2 figure-gamo-4 fid-weights report
+	table-gamo-1 table-gamo-2 table-gamo-5 table-egl-1 table-egl-2 table-egl-3 tables \
+	figure-fajardo-1 figure-fajardo-2 figure-gamo-4 figure-gamo-5 fid-weights report
 
 install:  ## install imbench (editable) and provision MNIST (the default job) and Fashion-MNIST (the GAMO example)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install $(TORCH_SPEC)
@@ -108,6 +108,16 @@ figure-gamo-4: data
 	$(RUN) experiment=gamo_1 folds=1 method=$(GAMO_FAMILY) method.form=dense method.loss=ls
 	$(PY) -m imbench.figures gamo_1 --block gamo_mnist --where data=mnist --where loss=ls --profile $(PROFILE) --out-dir $(OUT)
 
+# Table 5: FID of GAMO2pix vs cDCGAN images on Fashion-MNIST (needs the FID weights: make fid-weights).
+# CIFAR-10 / SVHN columns: ARGS="data=cifar10 skew=gamo_cifar ir=56.25" once their files are present.
+table-gamo-5: data-fmnist fid-weights
+	$(RUN) experiment=gamo_5 method=gamo2pix,cdcgan_cn
+	$(TABLE) gamo_5
+
+# Figure 5: cDCGAN and GAMO2pix images of the minority classes, first draw (the runs of table-gamo-5).
+figure-gamo-5: table-gamo-5
+	$(PY) -m imbench.figures gamo_5 --block gamo_mnist --where data=fmnist --profile $(PROFILE) --out-dir $(OUT)
+
 # Needs CIFAR-10 and SVHN under the data root (python -m imbench.data fetch cifar10 / svhn).
 table-gamo-2:
 	$(RUN) experiment=gamo_2 method=none
@@ -137,7 +147,7 @@ table-egl-3:
 
 # Every table whose data is available offline (CIFAR/SVHN tables need their data first).
 tables: table-fajardo-1 table-fajardo-2 table-fajardo-3 table-fajardo-4 table-fajardo-5 table-fajardo-6 \
-	table-fajardo-7 table-fajardo-8 table-fajardo-9 table-gamo-1 table-imsic-1 table-egl-1 table-egl-2 table-egl-3
+	table-fajardo-7 table-fajardo-8 table-fajardo-9 table-gamo-1 table-gamo-5 table-imsic-1 table-egl-1 table-egl-2 table-egl-3
 
 benchmark:
 	$(PY) benchmarks/run.py

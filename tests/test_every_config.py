@@ -59,7 +59,7 @@ def _one_thread():
 def test_every_method_config_composes_instantiates_and_fits(name):
     eff = apply_profile(compose_plain([f"method={name}", "profile=quick", "profile.max_generator_batches=1",
                                        "profile.max_steps=3",
-                                       "profile.max_epochs=1", "device=cpu"]))
+                                       "profile.max_pix_steps=2", "profile.max_epochs=1", "device=cpu"]))
     method = build_method(eff["method"])
     assert type(method) is METHODS[name].cls
     ctx = JobContext(classes=[0, 1, 2], device=torch.device("cpu"),
@@ -72,6 +72,11 @@ def test_every_method_config_composes_instantiates_and_fits(name):
     if METHODS[name].kind == "resample":
         assert fit.synthetic is not None and len(fit.synthetic.y) == len(fit.synthetic.mask)
         assert (fit.synthetic.count > 0) == (name != "none")
+    elif name == "gamo2pix":  # an end-to-end method that also makes images (for FID and previews)
+        s = fit.synthetic
+        assert s.count == sum(max(COUNTS.values()) - COUNTS[c] for c in (1, 2))
+        assert s.X.shape[1:] == _data(image=True).X.shape[1:] and 0 <= s.X.min() and s.X.max() <= 1
+        assert fit.info["gamo2pix"]["steps_per_class"] == 2
     else:
         assert fit.synthetic is None
 

@@ -88,8 +88,12 @@ def record_row(record: dict) -> dict:
     for stat, values in (m.get("per_class") or {}).items():
         for c, v in _class_map(classes, values).items():
             row[f"{stat}.{c}"] = v
-    for c, v in (((record.get("fid") or {}).get("per_class")) or {}).items():
+    fid = record.get("fid") or {}
+    for c, v in (fid.get("per_class") or {}).items():
         row[f"fid.{int(c)}"] = v
+    for side in ("n_generated", "n_real"):
+        for c, v in (fid.get(side) or {}).items():
+            row[f"fid_{side}.{int(c)}"] = v
     # JSON turns the int keys of the count dicts into strings.
     for c, v in ((record.get("counts") or {}).get("train_before") or {}).items():
         row[f"train_count.{int(c)}"] = v

@@ -220,8 +220,8 @@ class Gamo(Method):
                     log = trainer.run()
                 finally:
                     bar.close()
-                if synthetic is None and self.form == "dense":
-                    synthetic = self._balancing_samples(trainer, task, layout, classes)
+                if synthetic is None:
+                    synthetic = self.balancing_samples(trainer, task, layout, classes, ctx)
             runs[repeat] = FittedRun(
                 predictor=GamoPredictor(players.features, players.classifier, ctx.device),
                 training={"steps": log.steps, "outer_iterations": log.outer_iterations, "f_steps": log.f_steps,
@@ -231,17 +231,30 @@ class Gamo(Method):
                          "majority_class": classes[layout.majority]}}
         return FoldFit(runs=runs, synthetic=synthetic, info=info)
 
-    def _balancing_samples(self, trainer: GamoTrainer, task: FoldTask, layout: ClassLayout,
-                           classes: Sequence[int]) -> SyntheticSamples:
-        """The dense form's generated points, n_max − n_i per minority class, in the data's own form
-        (images in [0, 1]): the originals first, then the samples (for previews and FID)."""
+    def balancing_samples(self, trainer: GamoTrainer, task: FoldTask, layout: ClassLayout, classes: Sequence[int],
+                          ctx: JobContext) -> SyntheticSamples | None:
+        """The samples of the fold's first trained generator, for previews and FID: in the dense form its
+        points, n_max − n_i per minority class, in the data's own form; None in the conv form, whose points
+        are feature vectors, not images (GAMO2pix turns them into images)."""
+        if self.form != "dense":
+            return None
         t0 = time.perf_counter()
         n_max = layout.counts[layout.majority]
         gen = trainer.generate([n_max - layout.counts[c] for c in layout.minority])
         Xg = gen.X.cpu().numpy().astype(task.train.X.dtype)
         if task.train.X.ndim == 4:
-            Xg = ((Xg - INPUT.range[0]) / (INPUT.range[1] - INPUT.range[0])).reshape(-1, *task.train.X.shape[1:])
-        yg = np.asarray(classes)[gen.labels.cpu().numpy()].astype(task.train.y.dtype)
-        mask = np.r_[np.zeros(len(task.train.y), bool), np.ones(len(yg), bool)]
-        return SyntheticSamples(np.concatenate([task.train.X, Xg]), np.concatenate([task.train.y, yg]), mask,
-                                time.perf_counter() - t0)
+            Xg = to_unit_range(Xg).reshape(-1, *task.train.X.shape[1:])
+        return with_originals(task, Xg, np.asarray(classes)[gen.labels.cpu().numpy()], time.perf_counter() - t0)
+
+
+def to_unit_range(X: np.ndarray) -> np.ndarray:
+    """Inputs in GAMO's range ([−1, 1]) back to the data's [0, 1]."""
+    return (X - INPUT.range[0]) / (INPUT.range[1] - INPUT.range[0])
+
+
+def with_originals(task: FoldTask, X_new: np.ndarray, y_new: np.ndarray, seconds: float) -> SyntheticSamples:
+    """The fold's training part followed by the generated samples, marked."""
+    y_new = np.asarray(y_new).astype(task.train.y.dtype)
+    mask = np.r_[np.zeros(len(task.train.y), bool), np.ones(len(y_new), bool)]
+    return SyntheticSamples(np.concatenate([task.train.X, X_new.astype(task.train.X.dtype)]),
+                            np.concatenate([task.train.y, y_new]), mask, seconds)
