@@ -6,7 +6,10 @@ where a bare word like ``report`` would be no valid override anyway.
 """
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -14,6 +17,25 @@ from omegaconf import DictConfig, OmegaConf
 from imbench.errors import ImbenchError
 
 SUBCOMMANDS = ("report",)
+
+
+def _hydra_dir(out_dir: object) -> str:
+    """Where Hydra keeps its logs: under out_dir, or under the temp folder when out_dir is empty or cannot
+    be written (the run then stops with imbench's message instead of Hydra's traceback; an empty out_dir
+    would otherwise put Hydra's folder at the root)."""
+    text = "" if out_dir is None else str(out_dir).strip()
+    if text:
+        try:
+            Path(text).mkdir(parents=True, exist_ok=True)
+            if os.access(text, os.W_OK):
+                return text
+        except OSError:
+            pass
+    return str(Path(tempfile.gettempdir()) / "imbench-unusable-out-dir")
+
+
+if not OmegaConf.has_resolver("imbench_hydra_dir"):
+    OmegaConf.register_new_resolver("imbench_hydra_dir", _hydra_dir)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import copy
+import difflib
+import math
 import re
 from typing import Any
 
 from imbench.data.skew import SkewSpec
+from imbench.claims import ClaimSettings
+from imbench.divergence import DivergenceSettings
 from imbench.errors import ConfigError
 from imbench.devices import DEVICE_PATTERN
 from imbench.methods.registry import DESCRIPTIVE_KEYS, method_class
@@ -16,7 +20,11 @@ from imbench.methods.registry import DESCRIPTIVE_KEYS, method_class
 # sequential training to rounding when the classifier has no dropout; with dropout the masks are other
 # (equally random) draws, so a run is reproducible bit for bit only with the same batch_runs and group.
 NON_IDENTITY_KEYS = ("out_dir", "device", "progress", "rerun", "profile", "repeats", "hydra", "table", "fid",
-                     "batch_runs")
+                     "batch_runs", "divergence", "claims")
+# Every top-level key a composed config may have (config.yaml, its groups, an experiment's table).
+KNOWN_KEYS = ("data", "skew", "method", "classifier", "protocol", "profile", "experiment", "ir", "seed", "folds",
+              "repeats", "device", "out_dir", "experiment_name", "synthetic_amount", "rerun", "progress",
+              "batch_runs", "fid", "divergence", "claims", "table", "hydra")
 
 
 def _need(cond: bool, msg: str) -> None:
@@ -24,15 +32,58 @@ def _need(cond: bool, msg: str) -> None:
         raise ConfigError(msg)
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _unknown_keys(cfg: dict) -> None:
+    unknown = [k for k in cfg if k not in KNOWN_KEYS]
+    if unknown:
+        hints = []
+        for k in unknown:
+            close = difflib.get_close_matches(k, KNOWN_KEYS, n=1)
+            hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ConfigError(f"unknown config key(s) {', '.join(hints)}; a key added with '+' must be one imbench "
+                          f"reads. Known top-level keys: {', '.join(k for k in KNOWN_KEYS if k != 'hydra')}")
+
+
+def validate_schedule(clf: dict) -> None:
+    """The classifier's training schedule, checked before any data is touched."""
+    sched = clf.get("schedule")
+    if sched is None:
+        return
+    _need(isinstance(sched, dict), f"classifier.schedule must be a mapping, got {sched!r}")
+    from imbench.classifiers.train import Schedule
+
+    unknown = set(sched) - set(Schedule.__dataclass_fields__)
+    _need(not unknown, f"classifier.schedule has unknown key(s) {sorted(unknown)}; known: "
+                       f"{', '.join(Schedule.__dataclass_fields__)}")
+    Schedule(**sched)  # its own checks (types, ranges, names)
+
+
 def validate(cfg: dict) -> None:
     """Raise :class:`ConfigError` naming the key, the bad value and the valid choices."""
     for key in ("data", "method", "classifier", "protocol", "skew", "profile", "seed", "folds", "repeats", "device"):
         _need(key in cfg, f"config is missing the key {key!r}")
-    _need(isinstance(cfg["seed"], int) and cfg["seed"] >= 0, f"seed must be a non-negative integer, got {cfg['seed']!r}")
-    _need(isinstance(cfg["folds"], int) and cfg["folds"] >= 1, f"folds must be an integer >= 1, got {cfg['folds']!r}")
-    _need(isinstance(cfg["repeats"], int) and cfg["repeats"] >= 1, f"repeats must be an integer >= 1, got {cfg['repeats']!r}")
+    _unknown_keys(cfg)
+    for key in ("rerun", "progress"):
+        value = cfg.get(key, False)
+        _need(isinstance(value, bool), f"{key} must be true or false, got {value!r}")
+    out_dir = cfg.get("out_dir")
+    _need(isinstance(out_dir, str) and out_dir.strip() != "",
+          f"out_dir must name a directory for the run records, got {out_dir!r}; e.g. out_dir=outputs")
+    name = cfg.get("experiment_name")
+    _need(name is None or isinstance(name, str), f"experiment_name must be a name or null, got {name!r}")
+    DivergenceSettings.from_config(cfg.get("divergence"))
+    ClaimSettings.from_config(cfg.get("claims"))
+    _need(isinstance(cfg["classifier"], dict), f"classifier must be a config group, got {cfg['classifier']!r}")
+    validate_schedule(cfg["classifier"])
+    _need(_is_int(cfg["seed"]) and cfg["seed"] >= 0, f"seed must be a non-negative integer, got {cfg['seed']!r}")
+    _need(_is_int(cfg["folds"]) and cfg["folds"] >= 1, f"folds must be an integer >= 1, got {cfg['folds']!r}")
+    _need(_is_int(cfg["repeats"]) and cfg["repeats"] >= 1, f"repeats must be an integer >= 1, got {cfg['repeats']!r}")
     ir = cfg.get("ir")
-    _need(ir is None or (isinstance(ir, (int, float)) and ir >= 1), f"ir must be a number >= 1, got {ir!r}")
+    _need(ir is None or (isinstance(ir, (int, float)) and not isinstance(ir, bool) and math.isfinite(ir) and ir >= 1),
+          f"ir must be a number >= 1, got {ir!r}")
     br = cfg.get("batch_runs", "auto")
     _need(br in (True, False, "auto"), f"batch_runs must be auto, true or false, got {br!r}")
     dev = str(cfg["device"])

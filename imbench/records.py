@@ -1,20 +1,27 @@
 """Run records: one directory per run, named by the hash of what defines the run.
 
-``<out_dir>/<hash>/result.json`` is written atomically, then the ``done`` marker. A directory without
-``done`` is an interrupted run and is redone; a finished run is only redone with ``rerun=true``, and
-then the old directory is kept as ``<hash>.replaced-<time>``.
+``<out_dir>/<hash>/result.json`` is written atomically (a temporary file, fsync, rename), then the
+``done`` marker (fsync'd, and the directory too). A directory without ``done`` is an interrupted run and
+is redone; a finished run is only redone with ``rerun=true``, and then the old directory is kept as
+``<hash>.replaced-<time>``. A finished run whose record cannot be read (a truncated ``result.json``) is
+moved aside as ``<hash>.corrupt-<time>`` and redone; readers name it and skip it.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from imbench.errors import RecordsError
+
 DONE = "done"
 RESULT = "result.json"
+RUN_DIR_NAME = re.compile(r"[0-9a-f]{16}")  # run ids; runs moved aside (.replaced-, .corrupt-) are not read
 
 
 def canonical_json(obj: Any) -> str:
@@ -30,46 +37,116 @@ def is_done(run_dir: Path) -> bool:
     return (run_dir / DONE).is_file() and (run_dir / RESULT).is_file()
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
+class CorruptRecord(RecordsError):
+    """A finished run's ``result.json`` cannot be read."""
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_failed(path: Path, err: OSError) -> RecordsError:
+    return RecordsError(f"cannot write {path}: {err.strerror or err} (errno {err.errno}); the run is not marked done. "
+                        "Free space or fix the permissions of out_dir, or choose another out_dir, then run again "
+                        "(finished runs are kept)")
+
+
+def write_bytes_atomic(path: Path, write) -> None:
+    """``write(file)`` into a temporary file beside ``path``, fsync, rename; nothing is left on failure."""
     tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    with open(tmp, "w") as fh:
-        json.dump(obj, fh, indent=1, sort_keys=True, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise _write_failed(path, e) from e
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
-def prepare_run_dir(run_dir: Path, rerun: bool) -> None:
-    """Make ``run_dir`` ready for a fresh run, moving a finished one aside only when ``rerun``."""
+def write_json_atomic(path: Path, obj: Any) -> None:
+    text = json.dumps(obj, indent=1, sort_keys=True, default=str).encode()
+    write_bytes_atomic(path, lambda fh: fh.write(text))
+
+
+def clean_temporaries(run_dir: Path) -> None:
+    """Remove temporary files that an interrupted writer left in ``run_dir``."""
+    for tmp in run_dir.glob("*.tmp-*"):
+        tmp.unlink(missing_ok=True)
+
+
+def move_aside(run_dir: Path, why: str) -> Path:
+    """Rename ``run_dir`` to ``<name>.<why>-<time>`` (kept, never deleted); returns the new path."""
+    target = run_dir.with_name(f"{run_dir.name}.{why}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    run_dir.rename(target)
+    return target
+
+
+def prepare_run_dir(run_dir: Path, rerun: bool) -> bool:
+    """Make ``run_dir`` ready for a fresh run; False when it already holds a finished run and not
+    ``rerun`` (another process finished it first). With ``rerun`` a finished run is moved aside."""
     if is_done(run_dir):
         if not rerun:
-            raise FileExistsError(f"{run_dir} holds a finished run; pass rerun=true to redo it")
-        run_dir.rename(run_dir.with_name(f"{run_dir.name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / DONE).unlink(missing_ok=True)
+            return False
+        move_aside(run_dir, "replaced")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / DONE).unlink(missing_ok=True)
+    except OSError as e:
+        raise _write_failed(run_dir, e) from e
+    clean_temporaries(run_dir)
+    return True
 
 
 def finish_run(run_dir: Path, record: dict) -> Path:
-    """Write the record, then the completion marker; returns the record's path."""
+    """Write the record, then the completion marker (both fsync'd); returns the record's path."""
     path = run_dir / RESULT
     write_json_atomic(path, record)
-    (run_dir / DONE).write_text(record.get("finished_at", "") + "\n")
+    write_bytes_atomic(run_dir / DONE, lambda fh: fh.write((record.get("finished_at", "") + "\n").encode()))
+    _fsync_dir(run_dir)
     return path
 
 
 def load_record(run_dir: Path) -> dict:
-    with open(run_dir / RESULT) as fh:
-        return json.load(fh)
+    """The finished run's record; :class:`CorruptRecord` naming the file when it cannot be read."""
+    path = Path(run_dir) / RESULT
+    try:
+        with open(path) as fh:
+            record = json.load(fh)
+    except (OSError, ValueError) as e:
+        raise CorruptRecord(f"the record {path} cannot be read ({type(e).__name__}: {e})") from e
+    if not isinstance(record, dict):
+        raise CorruptRecord(f"the record {path} is not a JSON object")
+    return record
 
 
-def iter_records(out_dir: str | os.PathLike, experiment: str | None = None) -> Iterator[dict]:
-    """Every finished record under ``out_dir`` (optionally only one experiment's); unfinished runs are skipped."""
+def iter_records(out_dir: str | os.PathLike, experiment: str | None = None, warn=None) -> Iterator[dict]:
+    """Every finished record under ``out_dir`` (optionally only one experiment's); unfinished runs are
+    skipped, and a corrupt record is named (``warn``, default stderr) and skipped."""
     root = Path(out_dir)
     if not root.is_dir():
         return
-    for run_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+    say = warn or (lambda m: print(m, file=sys.stderr))
+    for run_dir in sorted(p for p in root.iterdir() if p.is_dir() and RUN_DIR_NAME.fullmatch(p.name)):
         if is_done(run_dir):
-            rec = load_record(run_dir)
+            try:
+                rec = load_record(run_dir)
+            except CorruptRecord as e:
+                say(f"[imbench] skipped: {e}; rerunning the job that made it redoes the run")
+                continue
             if experiment is None or rec.get("experiment") == experiment:
                 rec["_path"] = str(run_dir / RESULT)
                 yield rec

@@ -18,6 +18,7 @@ method (:mod:`imbench.methods`), not here.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,18 +28,21 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from imbench import provenance
+from imbench.claims import Claims, ClaimSettings
 from imbench.config import apply_profile, identity, legacy_identity, skew_spec, validate
 from imbench.data.datasets import Dataset, load_dataset
 from imbench.data.protocol import Fold, fold_rng, make_folds
 from imbench.data.skew import SkewSpec, class_counts, minority_classes
 from imbench.devices import resolve_device
-from imbench.errors import ImbenchError, TrainingError
+from imbench.divergence import DivergenceSettings, divergence_settings
+from imbench.errors import ConfigError, ImbenchError, TrainingError
 from imbench.figures.synthetic import save_preview
 from imbench.methods.protocol import (BatchPolicy, ClassifierFactory, FittedRun, FoldFit, FoldTask, JobContext,
                                       Method, Split)
 from imbench.methods.registry import build_method, method_class
 from imbench.metrics import evaluate
-from imbench.records import adopt_legacy_run, finish_run, is_done, load_record, prepare_run_dir, run_hash
+from imbench.records import (RESULT, CorruptRecord, adopt_legacy_run, finish_run, is_done, load_record, move_aside,
+                             prepare_run_dir, run_hash)
 from imbench.synthetic_eval import check_fid_ready, measure_fid
 
 __all__ = ["JobSummary", "run_job", "summary_line", "plan_job", "build_record", "job_description", "resolve_device"]
@@ -50,6 +54,7 @@ class JobSummary:
     paths: list[str] = field(default_factory=list)
     new: int = 0
     resumed: int = 0
+    elsewhere: int = 0  # runs another process had claimed; left to it
     wall_s: float = 0.0
 
     def mean(self, *keys: str) -> float:
@@ -137,6 +142,7 @@ def plan_job(cfg: dict, log: Callable[..., None] = print) -> JobPlan:
     ident = identity(eff)
     legacy = legacy_identity(ident)
     out_dir = Path(cfg["out_dir"])
+    check_writable(out_dir)
     rerun = bool(cfg.get("rerun"))
     plans = []
     for fold in folds:
@@ -146,8 +152,35 @@ def plan_job(cfg: dict, log: Callable[..., None] = print) -> JobPlan:
             dirs[r] = out_dir / run_hash({**ident, **key})
             if legacy is not None and not rerun and not is_done(dirs[r]):
                 adopt_legacy_run(out_dir / run_hash({**legacy, **key}), dirs[r], log=log)
+            if not rerun and is_done(dirs[r]):
+                _set_aside_if_corrupt(dirs[r], log)
         plans.append(FoldPlan(fold, dirs, [r for r, d in dirs.items() if rerun or not is_done(d)]))
     return JobPlan(cfg, eff, device, ds, skew, holdout, plans, job_description(eff))
+
+
+def check_writable(out_dir: Path) -> None:
+    """Fail before any training when the records cannot be written under ``out_dir``."""
+    probe = out_dir / f".imbench-write-test-{os.getpid()}"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as e:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise ConfigError(f"out_dir {str(out_dir)!r} cannot hold run records: {e.strerror or e}. Choose a writable "
+                          "directory with free space (out_dir=PATH)") from e
+
+
+def _set_aside_if_corrupt(run_dir: Path, log: Callable[..., None]) -> None:
+    """A finished run whose record cannot be read is moved aside (kept) so that it is redone."""
+    try:
+        load_record(run_dir)
+    except CorruptRecord as e:
+        aside = move_aside(run_dir, "corrupt")
+        log(f"[imbench] {e}; moved to {aside.name}, the run is redone")
 
 
 def _preprocess(eff: dict, ds: Dataset, X_tr: np.ndarray, others: list[np.ndarray | None]):
@@ -250,9 +283,11 @@ def build_record(plan: JobPlan, fold: PreparedFold, repeat: int, fit: FoldFit, r
     }
 
 
-def write_run(run_dir: Path, record: dict, fit: FoldFit, minority: list[int], seed: int, rerun: bool) -> Path:
-    """Stage 4: the record, then ``done``; a preview of the synthetic images beside it."""
-    prepare_run_dir(run_dir, rerun=rerun)
+def write_run(run_dir: Path, record: dict, fit: FoldFit, minority: list[int], seed: int, rerun: bool) -> Path | None:
+    """Stage 4: the record, then ``done``; a preview of the synthetic images beside it. None (nothing
+    written) when the run is already finished and not ``rerun``."""
+    if not prepare_run_dir(run_dir, rerun=rerun):
+        return None
     if fit.synthetic is not None:
         s = fit.synthetic
         save_preview(run_dir, s.X, s.y, s.mask, minority, seed=seed)
@@ -279,24 +314,57 @@ def run_job(cfg: dict, log: Callable[..., None] = print) -> JobSummary:
     for fp in plan.folds:
         for r, d in fp.dirs.items():
             if r not in fp.todo:
-                summary.records.append(load_record(d))
-                summary.paths.append(str(d / "result.json"))
-                summary.resumed += 1
-                bar.update(1)
+                _resume(d, summary, bar)
     failures: list[str] = []
     execution = {"git": provenance.git_state(), "hardware": provenance.hardware(str(plan.device)),
                  "versions": provenance.versions(), "command": provenance.command_line()}
-    for chunk in chunks(plan, ctx):
-        started = _now()
-        prepared = [prepare_fold(plan, fp) for fp in chunk]
-        for fold, fit in zip(prepared, fit_chunk(method, prepared, ctx)):
-            _write_fold(plan, fold, fit, execution, started, summary, failures, bar)
+    claims = Claims(ClaimSettings.from_config(cfg.get("claims")), log=log)
+    with divergence_settings(DivergenceSettings.from_config(cfg.get("divergence"))), claims:
+        for chunk in chunks(plan, ctx):
+            mine = [c for c in (_claim(plan, fp, claims, summary, bar) for fp in chunk) if c.todo]
+            try:
+                started = _now()
+                prepared = [prepare_fold(plan, fp) for fp in mine]
+                for fold, fit in zip(prepared, fit_chunk(method, prepared, ctx)):
+                    _write_fold(plan, fold, fit, execution, started, summary, failures, bar)
+            finally:
+                for fp in mine:
+                    for r in fp.todo:
+                        claims.release(fp.dirs[r])
     bar.close()
+    if summary.elsewhere:
+        log(f"[imbench] {summary.elsewhere} run(s) of this job are being trained by another process (claimed); "
+            "they were left to it")
     summary.wall_s = time.perf_counter() - t_job
     if failures:
         raise TrainingError(f"{len(failures)} run(s) failed and are not marked done (the other {summary.new} new "
                             f"run(s) are written): " + "; ".join(failures))
     return summary
+
+
+def _claim(plan: JobPlan, fp: FoldPlan, claims: Claims, summary: JobSummary, bar) -> FoldPlan:
+    """The fold with only the runs this process claimed and that are still to do. A run another process
+    holds is left to it (``summary.elsewhere``); one another process finished meanwhile is resumed."""
+    rerun = bool(plan.cfg.get("rerun"))
+    todo = []
+    for r in fp.todo:
+        d = fp.dirs[r]
+        if not claims.try_claim(d):
+            summary.elsewhere += 1
+            bar.update(1)
+        elif not rerun and is_done(d):
+            claims.release(d)
+            _resume(d, summary, bar)
+        else:
+            todo.append(r)
+    return FoldPlan(fp.fold, fp.dirs, todo)
+
+
+def _resume(run_dir: Path, summary: JobSummary, bar) -> None:
+    summary.records.append(load_record(run_dir))
+    summary.paths.append(str(run_dir / RESULT))
+    summary.resumed += 1
+    bar.update(1)
 
 
 def _write_fold(plan: JobPlan, fold: PreparedFold, fit: FoldFit | ImbenchError, execution: dict, started: str,
@@ -326,6 +394,9 @@ def _write_fold(plan: JobPlan, fold: PreparedFold, fit: FoldFit | ImbenchError, 
         context = {"run_id": dirs[r].name, **execution, "started_at": started, "finished_at": _now()}
         record = build_record(plan, fold, r, fit, run, metrics, fid, context)
         path = write_run(dirs[r], record, fit, task.minority, task.method_seed, bool(plan.cfg.get("rerun")))
+        if path is None:  # another process (without claims, or after ours went stale) finished it first
+            _resume(dirs[r], summary, bar)
+            continue
         summary.records.append(record)
         summary.paths.append(str(path))
         summary.new += 1

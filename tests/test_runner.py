@@ -108,7 +108,7 @@ def test_killed_sweep_resumes_to_the_same_table(mnist_root, tmp_path):
 def test_diverging_training_is_a_clear_error_and_marks_nothing_done(mnist_root, tmp_path):
     out = cli(f"data.root={mnist_root}", f"out_dir={tmp_path}", "method=none", "classifier.schedule.lr=1e30", *SMALL)
     assert out.returncode == 2
-    assert "training loss became" in out.stderr and "lower the learning rate" in out.stderr
+    assert "the classifier diverged: its loss became" in out.stderr and "lower the learning rate" in out.stderr
     assert not list(tmp_path.glob("*/done"))
 
 

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from imbench.divergence import LossWatch
 from imbench.errors import ConfigError, TrainingError
 
 LOSSES = ("ce", "ls")
@@ -62,8 +63,23 @@ class Schedule:
             raise ConfigError(f"schedule.selection must be 'last' or 'best_val', got {self.selection!r}")
         if self.amp not in AMP:
             raise ConfigError(f"schedule.amp must be one of {', '.join(AMP)}, got {self.amp!r}")
-        if self.batch_size < 1 or self.epochs < 1 or (self.steps is not None and self.steps < 1):
-            raise ConfigError("schedule.batch_size, epochs and steps must be positive")
+        for key in ("batch_size", "epochs", "steps"):
+            value = getattr(self, key)
+            if not (value is None and key == "steps") and not (
+                    isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+                raise ConfigError(f"classifier.schedule.{key} must be a positive integer, got {value!r}")
+        for key, low, strict in (("lr", 0.0, True), ("eps", 0.0, True), ("weight_decay", 0.0, False),
+                                 ("momentum", 0.0, False), ("alpha", 0.0, False)):
+            value = getattr(self, key)
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and (
+                value > low if strict else value >= low)
+            if not ok:
+                raise ConfigError(f"classifier.schedule.{key} must be a finite number {'>' if strict else '>='} "
+                                  f"{low:g}, got {value!r}")
+        betas = self.betas
+        if not (isinstance(betas, (list, tuple)) and len(betas) == 2
+                and all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)):
+            raise ConfigError(f"classifier.schedule.betas must be two numbers in [0, 1), got {betas!r}")
 
 
 @dataclass
@@ -144,7 +160,8 @@ def train_model(
 
     ``loss_fn`` replaces the schedule's loss; ``epoch_order`` draws each epoch's sample order (and so
     its length) instead of a permutation of the training set.
-    Raises :class:`TrainingError` as soon as the loss is not finite, naming epoch, step and seed.
+    Raises :class:`TrainingError` as soon as the loss is not finite or diverges (:mod:`imbench.divergence`),
+    naming epoch, step and seed.
     With ``schedule.amp='bf16'`` on CUDA the forward pass and loss run under bfloat16 autocast.
     """
     n = len(y)
@@ -164,6 +181,7 @@ def train_model(
     best_score, best_state, best_epoch = -math.inf, None, None
     history: list[float] = []
     step, epoch, running = 0, 0, 0.0
+    watch = LossWatch("the classifier", seed, "lower the learning rate (classifier.schedule.lr)")
     model.train()
     while step < total_steps:
         if schedule.shuffle == "epoch" and epoch > 0:
@@ -178,15 +196,12 @@ def train_model(
                 losses = per_sample_loss(logits.float(), y[idx], schedule.loss) if loss_fn is None \
                     else loss_fn(logits.float(), y[idx], step / total_steps)
             loss = (losses * sample_weight[idx]).mean() if sample_weight is not None else losses.mean()
-            if not torch.isfinite(loss):
-                raise TrainingError(
-                    f"training loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} (seed {seed}); "
-                    "lower the learning rate (classifier.schedule.lr) or check the input data for NaN/inf"
-                )
+            value = float(loss.detach())
+            watch.check(value, f"epoch {epoch + 1}, step {step + 1}")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            epoch_loss += float(loss.detach())
+            epoch_loss += value
             batches += 1
             step += 1
         epoch += 1

@@ -39,8 +39,11 @@ def save_preview(run_dir: Path, X_res: np.ndarray, y_res: np.ndarray, synthetic:
         keep_y.append(np.full(len(pick), c))
     if not keep_x:
         return None
+    from imbench.records import write_bytes_atomic
+
     path = Path(run_dir) / PREVIEW
-    np.savez_compressed(path, images=np.concatenate(keep_x), labels=np.concatenate(keep_y))
+    images, labels = np.concatenate(keep_x), np.concatenate(keep_y)
+    write_bytes_atomic(path, lambda fh: np.savez_compressed(fh, images=images, labels=labels))
     return path
 
 

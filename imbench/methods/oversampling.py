@@ -37,6 +37,25 @@ class Oversampled:
     info: dict
 
 
+def fit_k_neighbors(sampler_cfg: dict, y: Any, where: str) -> tuple[dict, str | None]:
+    """The sampler config with an integer ``k_neighbors`` lowered to the smallest class's size − 1 when
+    that class is too small for it (SMOTE-style samplers need k + 1 samples of a class), and a note
+    saying so (None when nothing changed). A class of a single sample cannot be interpolated at all: a
+    :class:`ConfigError` naming it and the fix."""
+    k = sampler_cfg.get("k_neighbors")
+    if not isinstance(k, int) or isinstance(k, bool):
+        return sampler_cfg, None
+    counts = class_counts(np.asarray(y))
+    cls, smallest = min(counts.items(), key=lambda kv: kv[1])
+    if smallest > k:
+        return sampler_cfg, None
+    if smallest < 2:
+        raise ConfigError(f"{where}: class {cls} has a single training sample, and k_neighbors interpolation needs at "
+                          "least 2; lower ir or raise the skew's smallest count (skew.n_max), or use method=random")
+    out = {**sampler_cfg, "k_neighbors": smallest - 1}
+    return out, f"{where}: k_neighbors lowered from {k} to {smallest - 1} (class {cls} has {smallest} samples)"
+
+
 def sampler_class(sampler_cfg: dict) -> type | None:
     """The class named by ``sampler_cfg['_target_']``, or None when it cannot be imported."""
     try:

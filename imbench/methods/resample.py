@@ -19,7 +19,8 @@ from typing import Any, Mapping, Sequence
 
 from imbench.errors import ImbenchError, TrainingError
 from imbench.methods.executor import TrainRequest, train_classifiers
-from imbench.methods.oversampling import Oversampled, OversampleTask, oversample, oversample_many, sampler_class
+from imbench.methods.oversampling import (Oversampled, OversampleTask, fit_k_neighbors, oversample, oversample_many,
+                                         sampler_class)
 from imbench.methods.protocol import FittedRun, FoldFit, FoldTask, JobContext, Method, apply_caps
 from imbench.methods.weight_search import SearchFold, WeightSearch
 
@@ -93,8 +94,12 @@ class Resample(Method):
             if isinstance(p, ImbenchError):
                 out.append(p)
                 continue
+            info = dict(p.main.info or {})
+            note = fit_k_neighbors(self.sampler_config(ctx), p.task.train.y, f"fold {p.task.fold}")[1]
+            if note:
+                info["note"] = note
             out.append(FoldFit(runs=runs[id(p)], synthetic=p.main.samples,
-                               info={"oversampler": p.main.info or None, "weight_search": p.search}))
+                               info={"oversampler": info or None, "weight_search": p.search}))
         return out
 
     def _oversample(self, tasks: Sequence[FoldTask], search: WeightSearch | None,
@@ -137,7 +142,8 @@ class Resample(Method):
 
     @staticmethod
     def _task(sampler_cfg: dict, task: FoldTask) -> OversampleTask:
-        return OversampleTask(sampler_cfg, task.train.X, task.train.y, task.minority, task.method_seed)
+        cfg = fit_k_neighbors(sampler_cfg, task.train.y, f"fold {task.fold}")[0]
+        return OversampleTask(cfg, task.train.X, task.train.y, task.minority, task.method_seed)
 
     @staticmethod
     def _search_weights(prepared: list[_Prepared], search: WeightSearch, ctx: JobContext) -> None:

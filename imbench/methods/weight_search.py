@@ -13,11 +13,10 @@ from typing import Sequence
 import numpy as np
 from sklearn.metrics import f1_score
 
-from imbench.data.skew import class_counts
 from imbench.errors import ImbenchError, TrainingError
 from imbench.methods.cv_search import CVScores, stratified_cv
 from imbench.methods.executor import TrainRequest
-from imbench.methods.oversampling import Oversampled, OversampleTask
+from imbench.methods.oversampling import Oversampled, OversampleTask, fit_k_neighbors
 from imbench.methods.protocol import ClassifierFactory, FittedRun, FoldTask
 
 
@@ -74,13 +73,7 @@ class WeightSearch:
         out = []
         for fold in stratified_cv(X, y, self.folds, task.method_seed):
             f, tr, ho = fold.index, fold.train, fold.held_out
-            cfg = copy.deepcopy(sampler_cfg)
-            kn = cfg.get("k_neighbors")
-            smallest = min(class_counts(y[tr]).values())
-            note = None
-            if isinstance(kn, int) and kn >= smallest:
-                cfg["k_neighbors"] = smallest - 1
-                note = f"fold {f}: k_neighbors lowered to {smallest - 1} (smallest class has {smallest})"
+            cfg, note = fit_k_neighbors(copy.deepcopy(sampler_cfg), y[tr], f"weight-search fold {f}")
             out.append(SearchFold(ho, OversampleTask(cfg, X[tr], y[tr], task.minority, task.method_seed + 1 + f), note))
         return out
 

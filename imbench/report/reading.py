@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from imbench.records import RESULT, is_done, load_record
+from imbench import records
+from imbench.records import RESULT, CorruptRecord, is_done, load_record
 
-RUN_DIR_NAME = re.compile(r"[0-9a-f]{16}")
+RUN_DIR_NAME = records.RUN_DIR_NAME
 SKIPPED_DIRS = {"hydra", ".hydra"}
 
 
@@ -65,7 +65,7 @@ def find_run_dirs(out_dir: Path) -> list[Path]:
         for name in dirs:
             if RUN_DIR_NAME.fullmatch(name):
                 found.append(Path(parent, name))
-            elif name not in SKIPPED_DIRS and ".replaced-" not in name:
+            elif name not in SKIPPED_DIRS and ".replaced-" not in name and ".corrupt-" not in name:
                 keep.append(name)
         dirs[:] = keep
     return sorted(found)
@@ -95,11 +95,11 @@ def read_runs(out_dir: str | os.PathLike, progress: bool = True) -> RunSet:
             continue
         try:
             record = load_record(run_dir)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            found.unreadable.append(UnreadableRecord(run_dir / RESULT, f"not valid JSON ({e})"))
-            continue
-        except OSError as e:
-            found.unreadable.append(UnreadableRecord(run_dir / RESULT, f"cannot be read ({e.strerror})"))
+        except CorruptRecord as e:
+            cause = e.__cause__
+            reason = (f"not valid JSON ({cause})" if isinstance(cause, (json.JSONDecodeError, UnicodeDecodeError))
+                      else f"cannot be read ({getattr(cause, 'strerror', None) or cause or e})")
+            found.unreadable.append(UnreadableRecord(run_dir / RESULT, reason))
             continue
         if not isinstance(record, dict) or not isinstance(record.get("job"), dict):
             found.unreadable.append(UnreadableRecord(run_dir / RESULT, "not a run record (no 'job' entry)"))

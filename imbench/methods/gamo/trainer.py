@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from imbench.errors import TrainingError
+from imbench.divergence import LossWatch
 from imbench.methods.gamo.nets import ClassBatch
 from imbench.methods.gamo.objective import Objective
 
@@ -164,6 +164,7 @@ class GamoTrainer:
         self.g_params = list(players.generator.parameters())
         self.md_probs = layout.md_probabilities()
         self.recent: dict[str, list[torch.Tensor]] = {}
+        self.watches: dict[str, LossWatch] = {}
 
     # -- batches ---------------------------------------------------------------------------------
     def class_batch(self, size: int, probs: torch.Tensor | None) -> ClassBatch:
@@ -248,9 +249,10 @@ class GamoTrainer:
 
     def _check(self, step: int) -> None:
         for name, values in self.recent.items():
-            if values and not torch.isfinite(values[-1]):
-                raise TrainingError(f"GAMO's {name} loss became {float(values[-1])} at mini-batch {step} (seed "
-                                    f"{self.seed}); lower method.lr or check the input data for NaN/inf")
+            if values:
+                if name not in self.watches:
+                    self.watches[name] = LossWatch(f"GAMO's {name} loss", self.seed, "lower method.lr")
+                self.watches[name].check(float(values[-1]), f"mini-batch {step}")
             del values[:-100]
 
     # -- the whole training ----------------------------------------------------------------------

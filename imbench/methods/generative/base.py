@@ -27,6 +27,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 
 from imbench.devices import resolve_device
+from imbench.divergence import LossWatch
 from imbench.methods.protocol import ProfileCap
 from imbench.errors import ConfigError, TrainingError
 from imbench.methods.base import DEVICE_CONSTRAINTS, ImageOverSampler
@@ -230,6 +231,14 @@ class GenerativeOversampler(ImageOverSampler):
                 "lower the learning rate or try another seed")
 
     def _log_epoch(self, epoch: int, **losses: float) -> None:
+        watches = self.__dict__.setdefault("_loss_watches", {})
+        if epoch == 0:
+            watches.clear()
+        for name, value in losses.items():
+            if name not in watches:
+                watches[name] = LossWatch(f"{self.method_name}'s {name} loss", self.seed_,
+                                          "lower the learning rate or try another seed")
+            watches[name].check(float(value), f"epoch {epoch + 1}")
         self.history_.append({"epoch": epoch + 1, **{k: float(v) for k, v in losses.items()}})
         if self.verbose:
             print(f"{self.method_name} epoch {epoch + 1}/{self.epochs}: "

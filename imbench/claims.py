@@ -1,0 +1,154 @@
+"""Claims: which process is training a run, so that several sweeps can share one out_dir.
+
+Before a process trains a run it creates ``<run_dir>/claim`` atomically (``O_CREAT | O_EXCL``) with its
+host, PID and start time; while it trains, a background thread touches the claims it holds every
+``heartbeat_s`` seconds. Another process skips a run whose claim is fresh and takes over a claim whose
+heartbeat is older than ``stale_after_s`` (its owner was killed or lost its machine): it renames the stale
+claim aside (only one process can win that rename) and then claims the run as usual. A claim is removed
+when its run is written or its training fails.
+
+This works on one machine and on shared filesystems with atomic ``O_EXCL`` create and rename (local
+disks, NFSv3+, Lustre, GPFS); the heartbeat uses file modification times, so the machines' clocks must
+agree to well within ``stale_after_s``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from imbench.errors import ConfigError
+
+CLAIM = "claim"
+
+
+@dataclass(frozen=True)
+class ClaimSettings:
+    """How often a holder touches its claims, and after how long without a touch a claim is stale."""
+
+    heartbeat_s: float = 30.0
+    stale_after_s: float = 300.0
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any] | None) -> "ClaimSettings":
+        cfg = dict(cfg or {})
+        unknown = set(cfg) - {"heartbeat_s", "stale_after_s"}
+        if unknown:
+            raise ConfigError(f"claims has unknown key(s) {sorted(unknown)}; known: heartbeat_s, stale_after_s")
+        beat, stale = cfg.get("heartbeat_s", 30.0), cfg.get("stale_after_s", 300.0)
+        for key, value in (("heartbeat_s", beat), ("stale_after_s", stale)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"claims.{key} must be a positive number of seconds, got {value!r}")
+        if stale <= 2 * beat:
+            raise ConfigError(f"claims.stale_after_s ({stale}) must exceed twice claims.heartbeat_s ({beat}), or a "
+                              "live process's claims would look stale")
+        return cls(float(beat), float(stale))
+
+
+def _owner() -> dict:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "claimed_at": time.time()}
+
+
+def read_claim(run_dir: Path) -> dict | None:
+    """The claim's owner (host, pid, claimed_at) and its age in seconds, or None when unclaimed."""
+    path = Path(run_dir) / CLAIM
+    try:
+        age = time.time() - path.stat().st_mtime
+        owner = json.loads(path.read_text() or "{}")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        owner = {}
+        try:
+            age = time.time() - path.stat().st_mtime
+        except FileNotFoundError:
+            return None
+    return {**owner, "age_s": age}
+
+
+class Claims:
+    """The claims one process holds; a context manager that runs the heartbeat while open."""
+
+    def __init__(self, settings: ClaimSettings = ClaimSettings(), log=print) -> None:
+        self.settings, self.log = settings, log
+        self.held: set[Path] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- claiming ----------------------------------------------------------------------------------
+    def _create(self, run_dir: Path) -> bool:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(run_dir / CLAIM, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w") as fh:
+            json.dump(_owner(), fh)
+        with self._lock:
+            self.held.add(run_dir)
+        return True
+
+    def try_claim(self, run_dir: Path) -> bool:
+        """Claim ``run_dir``; False when another process holds a fresh claim on it."""
+        run_dir = Path(run_dir)
+        if self._create(run_dir):
+            return True
+        current = read_claim(run_dir)
+        if current is None:  # released in the meantime
+            return self._create(run_dir)
+        if current["age_s"] <= self.settings.stale_after_s:
+            return False
+        aside = run_dir / f"{CLAIM}.stale-{os.getpid()}-{time.time_ns()}"
+        try:
+            os.rename(run_dir / CLAIM, aside)  # only one process wins this
+        except FileNotFoundError:
+            return False
+        self.log(f"[imbench] run {run_dir.name}: taking over a stale claim (host {current.get('host')}, pid "
+                 f"{current.get('pid')}, no heartbeat for {current['age_s']:.0f} s)")
+        aside.unlink(missing_ok=True)
+        return self._create(run_dir)
+
+    def claim_all(self, run_dirs: Iterable[Path]) -> list[Path]:
+        """Claim what can be claimed; returns the claimed directories."""
+        return [d for d in run_dirs if self.try_claim(d)]
+
+    def release(self, run_dir: Path) -> None:
+        run_dir = Path(run_dir)
+        with self._lock:
+            if run_dir not in self.held:
+                return
+            self.held.discard(run_dir)
+        (run_dir / CLAIM).unlink(missing_ok=True)
+
+    def release_all(self) -> None:
+        for d in list(self.held):
+            self.release(d)
+
+    # -- heartbeat ---------------------------------------------------------------------------------
+    def _beat(self) -> None:
+        while not self._stop.wait(self.settings.heartbeat_s):
+            with self._lock:
+                held = list(self.held)
+            for d in held:
+                try:
+                    os.utime(d / CLAIM)
+                except OSError:
+                    pass
+
+    def __enter__(self) -> "Claims":
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._beat, name="imbench-claims-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.release_all()

@@ -1,0 +1,174 @@
+"""Sweeps that survive bad input, divergence, corrupt records and several processes sharing an out_dir."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from imbench.claims import CLAIM, Claims, ClaimSettings, read_claim
+from imbench.divergence import DivergenceSettings, LossWatch, divergence_settings
+from imbench.errors import ConfigError, RecordsError, TrainingError
+from imbench.records import RESULT, finish_run, iter_records, prepare_run_dir
+from test_runner import REPO, SMALL, cli
+
+
+def run_dirs(out: Path) -> list[Path]:
+    return sorted(p for p in out.iterdir() if re.fullmatch(r"[0-9a-f]{16}", p.name)) if out.is_dir() else []
+
+
+def done_dirs(out: Path) -> list[Path]:
+    return [d for d in run_dirs(out) if (d / "done").is_file()]
+
+
+# -- divergence -----------------------------------------------------------------------------------------
+def test_a_loss_growing_beyond_the_bound_stops_the_training():
+    watch = LossWatch("the classifier", seed=7, hint="lower classifier.schedule.lr")
+    watch.check(2.3, "step 1")
+    watch.check(2000.0, "step 2")  # below 1000 × 2.3
+    with pytest.raises(TrainingError, match=r"the classifier diverged: its loss grew to 3000 at step 3, seed 7"):
+        watch.check(3000.0, "step 3")
+
+
+def test_a_small_first_loss_is_held_to_factor_times_one():
+    watch = LossWatch("G")
+    watch.check(1e-4, "epoch 1")
+    watch.check(900.0, "epoch 2")
+    with pytest.raises(TrainingError, match="diverged"):
+        watch.check(1001.0, "epoch 3")
+
+
+def test_non_finite_losses_stop_even_with_the_check_off():
+    with divergence_settings(DivergenceSettings(check=False)):
+        watch = LossWatch("the classifier")
+        watch.check(1.0, "step 1")
+        watch.check(1e30, "step 2")  # growth is allowed with the check off
+        with pytest.raises(TrainingError, match="its loss became nan at step 3"):
+            watch.check(float("nan"), "step 3")
+
+
+@pytest.mark.parametrize("cfg, match", [({"factor": 0.5}, "divergence.factor"), ({"check": "yes"}, "divergence.check"),
+                                        ({"factr": 10}, "unknown key")])
+def test_bad_divergence_settings(cfg, match):
+    with pytest.raises(ConfigError, match=match):
+        DivergenceSettings.from_config(cfg)
+
+
+def test_a_diverged_run_on_the_command_line_is_named_and_not_done(mnist_root, tmp_path):
+    out = cli(f"data.root={mnist_root}", f"out_dir={tmp_path}", "method=none", "classifier.schedule.lr=1e6", *SMALL)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "the classifier diverged: its loss grew to" in out.stderr and "seed" in out.stderr
+    assert done_dirs(tmp_path) == []
+
+
+# -- bad input, before training --------------------------------------------------------------------------
+@pytest.mark.parametrize("arg, match", [
+    ("rerun=no", "rerun must be true or false, got 'no'"),
+    ("progress=maybe", "progress must be true or false"),
+    ("+iir=5", "unknown config key(s) 'iir' (did you mean 'ir'?)"),
+    ("classifier.schedule.lr=-1", "classifier.schedule.lr must be a finite number > 0, got -1"),
+    ("classifier.schedule.epochs=1.5", "classifier.schedule.epochs must be a positive integer"),
+    ("+classifier.schedule.lrr=0.1", "classifier.schedule has unknown key(s) ['lrr']"),
+    ("claims.stale_after_s=1", "claims.stale_after_s (1) must exceed twice"),
+])
+def test_bad_values_fail_before_training_with_one_message(arg, match, mnist_root, tmp_path):
+    out = cli(f"data.root={mnist_root}", f"out_dir={tmp_path}", *SMALL, arg)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert match in out.stderr
+    assert run_dirs(tmp_path) == []
+
+
+def test_an_empty_out_dir_writes_nothing_in_the_working_directory(mnist_root, tmp_path):
+    out = cli(f"data.root={mnist_root}", "out_dir=", *SMALL, cwd=tmp_path)
+    assert out.returncode == 2 and "out_dir must name a directory" in out.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_dir_that_cannot_be_written_is_named(mnist_root, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    out = cli(f"data.root={mnist_root}", f"out_dir={blocker}/runs", *SMALL)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "cannot hold run records" in out.stderr and "out_dir=PATH" in out.stderr
+
+
+def test_smote_lowers_k_for_a_small_class_and_says_so(mnist_root, tmp_path):
+    out = cli(f"data.root={mnist_root}", f"out_dir={tmp_path}", "method=smote", *SMALL, "skew.n_max=30", "folds=1")
+    assert out.returncode == 0, out.stderr
+    rec = json.loads((done_dirs(tmp_path)[0] / RESULT).read_text())
+    assert rec["oversampler"]["note"] == "fold 0: k_neighbors lowered from 5 to 2 (class 8 has 3 samples)"
+
+
+def test_smote_on_a_class_of_one_sample_is_a_clear_error(mnist_root, tmp_path):
+    out = cli(f"data.root={mnist_root}", f"out_dir={tmp_path}", "method=smote", *SMALL, "skew.n_max=10", "folds=1")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "class 8 has a single training sample" in out.stderr and "method=random" in out.stderr
+    assert done_dirs(tmp_path) == []
+
+
+# -- records ---------------------------------------------------------------------------------------------
+def test_a_corrupt_record_is_moved_aside_and_redone(mnist_root, tmp_path):
+    args = (f"data.root={mnist_root}", f"out_dir={tmp_path}", "method=none", *SMALL, "folds=1")
+    assert cli(*args).returncode == 0
+    (run,) = done_dirs(tmp_path)
+    good = json.loads((run / RESULT).read_text())
+    (run / RESULT).write_text('{"metrics": {"ac')  # truncated, with its done
+    warnings = []
+    assert list(iter_records(tmp_path, warn=warnings.append)) == []
+    assert len(warnings) == 1 and str(run / RESULT) in warnings[0]
+    table = subprocess.run([sys.executable, "-m", "imbench.tables", "--out-dir", str(tmp_path), "--profile", "quick",
+                            "fajardo_5"], capture_output=True, text=True, cwd=tmp_path)
+    assert "Traceback" not in table.stderr and str(run / RESULT) in table.stderr
+    again = cli(*args)
+    assert again.returncode == 0 and "moved to" in again.stdout + again.stderr
+    assert json.loads((run / RESULT).read_text())["metrics"] == good["metrics"]
+    assert len(list(tmp_path.glob(f"{run.name}.corrupt-*"))) == 1
+
+
+def test_an_interrupted_write_leaves_no_partial_file_and_no_done(tmp_path, monkeypatch):
+    run = tmp_path / "0123456789abcdef"
+    assert prepare_run_dir(run, rerun=False)
+    (run / "result.json.tmp-999").write_text("left by a killed writer")
+    assert prepare_run_dir(run, rerun=False) and not list(run.glob("*.tmp-*"))
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(RecordsError, match="No space left on device.*not marked done"):
+        finish_run(run, {"finished_at": "now"})
+    assert sorted(p.name for p in run.iterdir()) == []
+
+
+# -- claims ------------------------------------------------------------------------------------------------
+def test_a_claimed_run_is_skipped_until_its_claim_goes_stale(tmp_path):
+    run = tmp_path / "0123456789abcdef"
+    first, second = Claims(ClaimSettings(0.05, 0.5)), Claims(ClaimSettings(0.05, 0.5), log=lambda m: None)
+    with first:
+        assert first.try_claim(run) and read_claim(run)["pid"] == os.getpid()
+        assert not second.try_claim(run)
+        time.sleep(0.7)  # the heartbeat keeps it fresh
+        assert not second.try_claim(run)
+    assert not (run / CLAIM).exists()  # released on exit
+    assert first.try_claim(run)  # held, but nobody touches it any more
+    time.sleep(0.6)
+    assert second.try_claim(run) and second.held == {run}
+
+
+def test_two_sweeps_started_together_train_every_run_once(mnist_root, tmp_path):
+    args = [sys.executable, "-m", "imbench", "-m", f"data.root={mnist_root}", f"out_dir={tmp_path}",
+            "method=none,random", *SMALL, "folds=3", "profile.max_folds=3"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    assert all("Traceback" not in err for _, err in outs)
+    new = sum(int(n) for out, _ in outs for n in re.findall(r"\((\d+) new, \d+ resumed\)", out))
+    assert new == 6 and len(done_dirs(tmp_path)) == 6
+    assert not list(tmp_path.glob("*/claim"))
