@@ -28,6 +28,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from imbench import provenance
+from imbench.classifiers.models import build_classifier
 from imbench.claims import Claims, ClaimSettings
 from imbench.config import apply_profile, identity, legacy_identity, skew_spec, validate
 from imbench.data.datasets import Dataset, load_dataset
@@ -137,6 +138,7 @@ def plan_job(cfg: dict, log: Callable[..., None] = print) -> JobPlan:
     check_fid_ready(eff.get("fid"), str(device))
     skew = skew_spec(eff)
     ds = load_dataset(eff["data"])
+    check_classifier_builds(eff, ds)
     holdout = eff["protocol"]["name"] == "holdout"
     folds = make_folds(eff["protocol"], skew, ds.y_train, ds.y_test if holdout else None, eff["folds"], eff["seed"])
     ident = identity(eff)
@@ -156,6 +158,19 @@ def plan_job(cfg: dict, log: Callable[..., None] = print) -> JobPlan:
                 _set_aside_if_corrupt(dirs[r], log)
         plans.append(FoldPlan(fold, dirs, [r for r, d in dirs.items() if rerun or not is_done(d)]))
     return JobPlan(cfg, eff, device, ds, skew, holdout, plans, job_description(eff))
+
+
+def check_classifier_builds(eff: dict, ds: Dataset) -> None:
+    """Build the configured classifier network once on the data's shape, so that a bad architecture
+    fails before any oversampling or training (a method that trains its own network checks its own)."""
+    arch = eff["classifier"].get("arch")
+    if not isinstance(arch, dict) or method_class(eff["method"]).own_classifier(eff["method"]) is not None:
+        return
+    shape = tuple(ds.X_train.shape[1:])
+    resize = (eff["classifier"].get("input") or {}).get("resize")
+    if resize and len(shape) == 3:
+        shape = (shape[0], int(resize), int(resize))
+    build_classifier(arch, shape, len(ds.classes))
 
 
 def check_writable(out_dir: Path) -> None:

@@ -172,3 +172,52 @@ def test_two_sweeps_started_together_train_every_run_once(mnist_root, tmp_path):
     new = sum(int(n) for out, _ in outs for n in re.findall(r"\((\d+) new, \d+ resumed\)", out))
     assert new == 6 and len(done_dirs(tmp_path)) == 6
     assert not list(tmp_path.glob("*/claim"))
+
+
+# -- tables never mix settings silently ---------------------------------------------------------------------
+def fake_record(fold=0, ir=100, steps=25000, threads=2, experiment="gamo_1"):
+    config = {"experiment_name": experiment, "ir": ir, "seed": 0, "data": {"dataset": "mnist"},
+              "method": {"name": "none"}, "classifier": {"name": "gamo_cn", "schedule": {"steps": steps}}}
+    return {"experiment": experiment, "run_id": f"{fold:016x}", "config": config,
+            "job": {"data": "mnist", "ir": ir, "skew": "gamo_mnist", "method": "none", "classifier": "gamo_cn",
+                    "loss": "ce", "protocol": "holdout", "seed": 0, "fold": fold, "repeat": 0, "minority": [9]},
+            "metrics": {"acsa": 0.8 + fold / 100, "gm": 0.7, "classes": [0, 9]},
+            "hardware": {"device": "cpu", "torch_threads": threads}, "training": {"precision": "float32"}}
+
+
+GAMO_SPEC = {"layout": "gamo", "rows": ["none"], "columns": ["mnist"], "losses": ["ce"]}
+
+
+def test_a_cell_of_one_setting_has_no_warning():
+    from imbench.tables.cli import build_table
+
+    table = build_table(GAMO_SPEC, [fake_record(0), fake_record(1)])
+    assert not [n for n in table.notes if n.startswith("Warning")]
+
+
+def test_a_cell_that_averages_two_settings_says_which_keys_differ():
+    from imbench.tables.cli import build_table
+
+    table = build_table(GAMO_SPEC, [fake_record(0), fake_record(1, steps=2000)])
+    (note,) = [n for n in table.notes if "different settings" in n]
+    assert note.startswith("Warning: 2 cell(s)") and "classifier.schedule.steps" in note  # ACSA and GM
+
+
+def test_a_cell_that_mixes_thread_counts_says_so():
+    from imbench.tables.cli import build_table
+
+    table = build_table(GAMO_SPEC, [fake_record(0), fake_record(1, threads=1)])
+    (note,) = [n for n in table.notes if "execution settings" in n]
+    assert "cpu, 1 torch threads, float32" in note and "cpu, 2 torch threads, float32" in note
+
+
+def test_runs_at_other_irs_than_the_experiments_are_left_out_and_named():
+    from imbench.methods.registry import config_dir
+    from imbench.tables.collect import keep_experiment_irs
+
+    records = [fake_record(0, ir=320, experiment="fajardo_5"), fake_record(1, ir=10, experiment="fajardo_5"),
+               fake_record(0, ir=100, experiment="egl_1"), fake_record(1, ir=200, experiment="egl_1")]
+    kept, notes = keep_experiment_irs(config_dir(), records)
+    assert [(r["experiment"], r["job"]["ir"]) for r in kept] == [("fajardo_5", 320), ("egl_1", 100), ("egl_1", 200)]
+    assert notes == ["Left out: 1 finished run(s) of fajardo_5 at ir=10 (this table is at ir 320); they stay in the "
+                     "out_dir"]

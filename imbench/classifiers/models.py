@@ -79,6 +79,12 @@ class MLP(nn.Module):
         head: str = "linear",
     ) -> None:
         super().__init__()
+        if not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in hidden):
+            raise ConfigError(f"classifier.arch.hidden must list positive layer widths, got {list(hidden)!r}")
+        if not (isinstance(dropout, (int, float)) and 0 <= dropout < 1):
+            raise ConfigError(f"classifier.arch.dropout must be a number in [0, 1), got {dropout!r}")
+        if activation not in ("relu", "leaky_relu"):
+            raise ConfigError(f"classifier.arch.activation must be relu or leaky_relu, got {activation!r}")
         layers: list[nn.Module] = [nn.Flatten()]
         width = in_features
         for h in hidden:

@@ -15,7 +15,7 @@ from pathlib import Path
 from imbench.figures.grid import GridRow, write_grid
 from imbench.methods.registry import config_dir
 from imbench.figures.synthetic import load_preview
-from imbench.tables.collect import collect_records, load_table_spec
+from imbench.tables.collect import UnknownExperiment, available_experiments, collect_records, load_table_spec
 from imbench.tables.model import row_label
 
 
@@ -31,7 +31,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="keep runs whose job field KEY equals VALUE (repeatable), e.g. data=mnist")
     p.add_argument("--conf-dir", default=str(config_dir()), help="the config folder (default: the packaged imbench/conf)")
     a = p.parse_args(argv)
-    spec = load_table_spec(a.conf_dir, a.experiment)
+    try:
+        spec = load_table_spec(a.conf_dir, a.experiment)
+    except UnknownExperiment as e:
+        print(f"imbench.figures: error: {e}. Available experiments: {', '.join(available_experiments(a.conf_dir))}",
+              file=sys.stderr)
+        return 2
     sources = list(spec.get("sources") or [a.experiment])
     where = {}
     for item in a.where:

@@ -14,11 +14,13 @@ from pathlib import Path
 
 from imbench.methods.registry import PLANNED, config_dir
 from imbench.tables.collect import (
-    UnknownExperiment, available_experiments, collect_records, count_other_profiles, load_table_spec, records_frame,
+    UnknownExperiment, available_experiments, collect_records, count_other_profiles, keep_experiment_irs,
+    load_table_spec, records_frame,
 )
 from imbench.tables.header import Provenance, provenance
 from imbench.tables.latex import to_latex
 from imbench.tables.layouts import LAYOUTS
+from imbench.tables.mixing import watching
 from imbench.tables.model import Table
 from imbench.tables.render import to_csv, to_markdown
 
@@ -49,7 +51,10 @@ def build_table(spec: dict, records: list[dict]) -> Table:
     layout = spec.get("layout")
     if layout not in LAYOUTS:
         raise ValueError(f"unknown table layout {layout!r}; known: {', '.join(LAYOUTS)}")
-    return LAYOUTS[layout](records_frame(records), spec)
+    with watching() as mixed:
+        table = LAYOUTS[layout](records_frame(records), spec)
+    table.notes.extend(mixed.notes())
+    return table
 
 
 def generated_by(experiment: str, profile: str, out_dir: str = "outputs") -> str:
@@ -57,7 +62,8 @@ def generated_by(experiment: str, profile: str, out_dir: str = "outputs") -> str
     return cmd if out_dir == "outputs" else f"{cmd} --out-dir {out_dir}"
 
 
-def render(experiment: str, spec: dict, records: list[dict], profile: str, out_dir: str = "outputs") -> Outputs:
+def render(experiment: str, spec: dict, records: list[dict], profile: str, out_dir: str = "outputs",
+           notes: list[str] | None = None) -> Outputs:
     """Lay out the table and write its files' text (pure: no files).
 
     Parameters
@@ -72,6 +78,8 @@ def render(experiment: str, spec: dict, records: list[dict], profile: str, out_d
         The profile of the runs.
     out_dir : str
         Where the runs are, for the "Made by" command.
+    notes : list of str, optional
+        More header notes (e.g. which runs the collection left out).
 
     Returns
     -------
@@ -79,6 +87,7 @@ def render(experiment: str, spec: dict, records: list[dict], profile: str, out_d
         Markdown and LaTeX start with the provenance header; the CSV is the bare numbers.
     """
     table = build_table(spec, records)
+    table.notes.extend(notes or [])
     prov = provenance(table, experiment, profile, records, generated_by(experiment, profile, out_dir))
     header = prov.lines()
     return Outputs(table=table, provenance=prov, markdown=to_markdown(table, header), csv=to_csv(table),
@@ -140,8 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"imbench.tables: error: {e}. Available experiments (in {args.conf_dir}/experiment): {known}",
               file=sys.stderr)
         return 2
+    profiles = sorted(q.stem for q in Path(args.conf_dir, "profile").glob("*.yaml"))
+    if profiles and args.profile not in profiles:
+        print(f"imbench.tables: error: unknown profile {args.profile!r}; the profiles are: {', '.join(profiles)}",
+              file=sys.stderr)
+        return 2
     sources = source_experiments(args.experiment, spec)
-    records = collect_records(args.out_dir, sources, args.profile)
+    records, left_out = keep_experiment_irs(args.conf_dir, collect_records(args.out_dir, sources, args.profile))
     runnable = [m for m in spec.get("rows", []) if m not in PLANNED]
     if not records:
         others = count_other_profiles(args.out_dir, sources, args.profile)
@@ -154,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         # Nothing in this table can run yet: still write it, every row marked empty with its reason.
         print(f"{msg} No method of this table is implemented yet; writing it with every row empty.", file=sys.stderr)
-    out = render(args.experiment, spec, records, args.profile, args.out_dir)
+    out = render(args.experiment, spec, records, args.profile, args.out_dir, notes=left_out)
     paths = write_outputs(out, args.results_dir, args.experiment, args.profile)
     print(out.markdown)
     for path in paths:

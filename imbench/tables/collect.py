@@ -9,6 +9,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from imbench.records import iter_records
+from imbench.tables.mixing import record_columns
 
 JOB_KEYS = ["experiment", "data", "ir", "skew", "method", "classifier", "loss", "protocol", "seed", "fold", "repeat"]
 GROUPS = ("minority", "majority", "overall")
@@ -39,6 +40,44 @@ def load_table_spec(conf_dir: str | os.PathLike, experiment: str) -> dict:
     if "table" not in cfg:
         raise UnknownExperiment(f"experiment {experiment!r} has no 'table' section in {path}")
     return OmegaConf.to_container(cfg.table, resolve=True)
+
+
+def experiment_irs(conf_dir: str | os.PathLike, experiment: str) -> set[float] | None:
+    """The IRs an experiment's table is about: its ``ir`` and the IRs its sweep lists (None: any)."""
+    path = Path(conf_dir, "experiment", f"{experiment}.yaml")
+    if not path.is_file():
+        return None
+    cfg = OmegaConf.load(path)
+    irs = {float(cfg.ir)} if cfg.get("ir") is not None else set()
+    swept = OmegaConf.select(cfg, "hydra.sweeper.params.ir", default=None)
+    if swept is not None:
+        irs.update(float(x) for x in str(swept).split(",") if x.strip())
+    return irs or None
+
+
+def keep_experiment_irs(conf_dir: str | os.PathLike, records: list[dict]) -> tuple[list[dict], list[str]]:
+    """The records at their experiment's IRs, and a note for each experiment whose other IRs were left out
+    (one out_dir may hold runs of several sweeps; a table is about its experiment's IRs)."""
+    kept, left = [], {}
+    allowed_of: dict[str, set[float] | None] = {}
+    for r in records:
+        exp = r.get("experiment")
+        if exp not in allowed_of:
+            allowed_of[exp] = experiment_irs(conf_dir, exp) if exp else None
+        allowed = allowed_of[exp]
+        ir = (r.get("job") or {}).get("ir")
+        try:
+            ok = allowed is None or ir is None or float(ir) in allowed
+        except (TypeError, ValueError):
+            ok = False
+        if ok:
+            kept.append(r)
+        else:
+            left.setdefault(exp, []).append(ir)
+    notes = [f"Left out: {len(irs)} finished run(s) of {exp} at ir={', '.join(sorted({str(i) for i in irs}))} (this "
+             f"table is at ir {', '.join(f'{x:g}' for x in sorted(allowed_of[exp]))}); they stay in the out_dir"
+             for exp, irs in left.items()]
+    return kept, notes
 
 
 def profile_of(record: dict) -> str | None:
@@ -85,6 +124,7 @@ def record_row(record: dict) -> dict:
         row[k] = m.get(k)
     for k, v in (m.get("ap_at") or {}).items():
         row[f"ap_at.{k}"] = v
+    row.update(record_columns(record))
     for stat, values in (m.get("per_class") or {}).items():
         for c, v in _class_map(classes, values).items():
             row[f"{stat}.{c}"] = v

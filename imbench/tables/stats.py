@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from imbench.tables.mixing import check_cell
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -26,6 +28,7 @@ def cell(frame: pd.DataFrame, column: str) -> Cell:
     """Aggregate one metric column of the runs in ``frame``; missing values are ignored."""
     if column not in frame.columns:
         return Cell(math.nan, math.nan, 0)
+    check_cell(frame, column)
     values = pd.to_numeric(frame[column], errors="coerce").dropna().to_numpy(dtype=float)
     if len(values) == 0:
         return Cell(math.nan, math.nan, 0)
