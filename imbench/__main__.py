@@ -40,8 +40,10 @@ if not OmegaConf.has_resolver("imbench_hydra_dir"):
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def run(cfg: DictConfig) -> None:
+    from imbench.launch import configure_threads
     from imbench.runner import run_job, summary_line
 
+    configure_threads()
     plain = OmegaConf.to_container(cfg, resolve=True)
     try:
         summary = run_job(plain)
@@ -57,6 +59,9 @@ def main() -> None:
         from imbench.report.cli import main as report_main
 
         sys.exit(report_main(sys.argv[2:], prog="imbench report"))
+    from imbench.provenance import remember_command
+
+    remember_command()
     run()
 
 

@@ -64,8 +64,22 @@ def versions() -> dict:
     return out
 
 
-def command_line() -> str:
-    argv = list(sys.argv)
+COMMAND_ENV = "IMBENCH_COMMAND"
+
+
+def remember_command() -> None:
+    """Keep the user's command line in the environment, where the processes a Hydra launcher starts (joblib
+    workers, submitit jobs) find it: their own ``sys.argv`` is the launcher's, not the user's."""
+    os.environ[COMMAND_ENV] = _argv_text(sys.argv)
+
+
+def _argv_text(argv: list[str]) -> str:
+    argv = list(argv)
     if argv and argv[0].endswith(("imbench/__main__.py", os.sep + "__main__.py")):
         argv[0] = "python -m imbench"
     return " ".join(argv)
+
+
+def command_line() -> str:
+    """The user's command: the one :func:`remember_command` kept, else this process's own."""
+    return os.environ.get(COMMAND_ENV) or _argv_text(sys.argv)

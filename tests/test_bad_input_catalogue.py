@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -19,6 +20,7 @@ import torch
 from hydra.core.global_hydra import GlobalHydra
 
 import imbench.runner
+from imbench.provenance import COMMAND_ENV
 from test_runner import SMALL
 
 # (overrides, what the message must contain, whether the problem is knowable before training)
@@ -81,7 +83,7 @@ def run_imbench(args: list[str]) -> tuple[int, str]:
     import imbench.__main__ as entry
 
     out, err = io.StringIO(), io.StringIO()
-    argv, code = sys.argv, 0
+    argv, code, command = sys.argv, 0, os.environ.get(COMMAND_ENV)
     sys.argv = ["imbench", *args]
     GlobalHydra.instance().clear()
     try:
@@ -92,6 +94,10 @@ def run_imbench(args: list[str]) -> tuple[int, str]:
     finally:
         sys.argv = argv
         GlobalHydra.instance().clear()
+        if command is None:
+            os.environ.pop(COMMAND_ENV, None)
+        else:
+            os.environ[COMMAND_ENV] = command
     return code, err.getvalue() + out.getvalue()
 
 

@@ -76,7 +76,7 @@ def test_grid_without_images_is_refused(tmp_path):
 def _figure_run(out, run_id, method, data, loss, level):
     import json
 
-    run = out / run_id
+    run = out / (run_id * 16)  # a run id: 16 hex digits
     run.mkdir(parents=True)
     X = np.full((40, 1, 28, 28), level / 255, np.float32)
     y = np.repeat([0, 8, 9], [20, 10, 10])
@@ -100,7 +100,7 @@ def test_figure_cli_keeps_only_the_runs_where_says(tmp_path):
                  str(out), "--results-dir", str(res)]) == 0
     png = res / "gamo_1_quick_gamo_mnist_mnist_ls_synthetic.png"
     caption = png.with_suffix(".md").read_text()
-    assert png.is_file() and "--where data=mnist --where loss=ls" in caption and "/a/result.json" in caption
-    assert "/b/" not in caption and "/c/" not in caption
+    assert png.is_file() and "--where data=mnist --where loss=ls" in caption and f"/{'a' * 16}/result.json" in caption
+    assert f"/{'b' * 16}/" not in caption and f"/{'c' * 16}/" not in caption
     assert main(["gamo_1", "--block", "gamo_mnist", "--where", "data=cifar10", "--out-dir", str(out),
                  "--results-dir", str(res)]) == 1

@@ -221,3 +221,30 @@ def test_runs_at_other_irs_than_the_experiments_are_left_out_and_named():
     assert [(r["experiment"], r["job"]["ir"]) for r in kept] == [("fajardo_5", 320), ("egl_1", 100), ("egl_1", 200)]
     assert notes == ["Left out: 1 finished run(s) of fajardo_5 at ir=10 (this table is at ir 320); they stay in the "
                      "out_dir"]
+
+
+# -- launchers ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("launcher, cores, threads", [
+    ({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}, 2, 1),
+    ({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": -1}, 8, 1),
+    ({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}, 16, 8),
+    ({"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher", "cpus_per_task": 4}, 2, 4),
+    ({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}, 2, None),
+])
+def test_threads_per_job_follow_the_launcher(launcher, cores, threads):
+    from imbench.launch import threads_for_launcher
+
+    assert threads_for_launcher(launcher, cores) == threads
+
+
+@pytest.mark.parametrize("launcher", [["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+                                      ["hydra/launcher=submitit_local", "hydra.launcher.cpus_per_task=1",
+                                       "hydra.launcher.timeout_min=10"]])
+def test_launchers_run_a_sweep_and_keep_the_users_command(launcher, mnist_root, tmp_path):
+    args = ["-m", *launcher, f"data.root={mnist_root}", f"out_dir={tmp_path}", "method=none,random", *SMALL, "folds=1"]
+    out = cli(*args, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    records = [json.loads((d / RESULT).read_text()) for d in done_dirs(tmp_path)]
+    assert sorted(r["job"]["method"] for r in records) == ["none", "random"]
+    assert {r["command"] for r in records} == {"python -m imbench " + " ".join(args)}
+    assert {r["hardware"]["torch_threads"] for r in records} == {1}
