@@ -4,8 +4,9 @@ Before a process trains a run it creates ``<run_dir>/claim`` atomically (``O_CRE
 host, PID and start time; while it trains, a background thread touches the claims it holds every
 ``heartbeat_s`` seconds. Another process skips a run whose claim is fresh and takes over a claim whose
 heartbeat is older than ``stale_after_s`` (its owner was killed or lost its machine): it renames the stale
-claim aside (only one process can win that rename) and then claims the run as usual. A claim is removed
-when its run is written or its training fails.
+claim aside (only one process can win that rename) and then claims the run as usual; a claim made on the
+same host by a process that no longer exists is taken over at once. A claim is removed when its run is
+written or its training fails.
 
 This works on one machine and on shared filesystems with atomic ``O_EXCL`` create and rename (local
 disks, NFSv3+, Lustre, GPFS); the heartbeat uses file modification times, so the machines' clocks must
@@ -52,6 +53,22 @@ class ClaimSettings:
 
 def _owner() -> dict:
     return {"host": socket.gethostname(), "pid": os.getpid(), "claimed_at": time.time()}
+
+
+def _owner_is_dead(owner: dict) -> bool:
+    """Whether the claim's process is known to be gone: it ran on this host and its PID is not alive (a
+    killed sweep restarted at once need not wait for its claims to go stale). Other hosts' processes
+    cannot be checked; their claims go stale by the heartbeat."""
+    pid = owner.get("pid")
+    if owner.get("host") != socket.gethostname() or not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
 
 
 def read_claim(run_dir: Path) -> dict | None:
@@ -102,15 +119,15 @@ class Claims:
         current = read_claim(run_dir)
         if current is None:  # released in the meantime
             return self._create(run_dir)
-        if current["age_s"] <= self.settings.stale_after_s:
+        if current["age_s"] <= self.settings.stale_after_s and not _owner_is_dead(current):
             return False
         aside = run_dir / f"{CLAIM}.stale-{os.getpid()}-{time.time_ns()}"
         try:
             os.rename(run_dir / CLAIM, aside)  # only one process wins this
         except FileNotFoundError:
             return False
-        self.log(f"[imbench] run {run_dir.name}: taking over a stale claim (host {current.get('host')}, pid "
-                 f"{current.get('pid')}, no heartbeat for {current['age_s']:.0f} s)")
+        self.log(f"[imbench] run {run_dir.name}: taking over the claim of host {current.get('host')}, pid "
+                 f"{current.get('pid')} (no heartbeat for {current['age_s']:.0f} s, or that process has ended)")
         aside.unlink(missing_ok=True)
         return self._create(run_dir)
 

@@ -248,3 +248,17 @@ def test_launchers_run_a_sweep_and_keep_the_users_command(launcher, mnist_root, 
     assert sorted(r["job"]["method"] for r in records) == ["none", "random"]
     assert {r["command"] for r in records} == {"python -m imbench " + " ".join(args)}
     assert {r["hardware"]["torch_threads"] for r in records} == {1}
+
+
+def test_the_claim_of_a_dead_process_on_this_host_is_taken_over_at_once(tmp_path):
+    run = tmp_path / "0123456789abcdef"
+    run.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    import socket
+
+    (run / CLAIM).write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout), "claimed_at": 0}))
+    taker = Claims(ClaimSettings(30, 300), log=lambda m: None)
+    assert taker.try_claim(run) and read_claim(run)["pid"] == os.getpid()
+    (run / CLAIM).write_text(json.dumps({"host": "another-host", "pid": int(dead.stdout), "claimed_at": 0}))
+    taker.held.clear()
+    assert not Claims(ClaimSettings(30, 300)).try_claim(run)  # fresh, and another host's process cannot be checked
