@@ -19,6 +19,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -51,8 +52,27 @@ class ClaimSettings:
         return cls(float(beat), float(stale))
 
 
+def _pid_namespace() -> str | None:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
 def _owner() -> dict:
-    return {"host": socket.gethostname(), "pid": os.getpid(), "claimed_at": time.time()}
+    """Who claims: host, PID (and its PID namespace: containers on one host share the hostname, not the
+    PIDs), when, and a random token that tells this claim from any later one."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "pid_namespace": _pid_namespace(),
+            "claimed_at": time.time(), "token": uuid.uuid4().hex}
+
+
+def _read_owner(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text() or "{}")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
 
 
 def _owner_is_dead(owner: dict) -> bool:
@@ -60,7 +80,8 @@ def _owner_is_dead(owner: dict) -> bool:
     killed sweep restarted at once need not wait for its claims to go stale). Other hosts' processes
     cannot be checked; their claims go stale by the heartbeat."""
     pid = owner.get("pid")
-    if owner.get("host") != socket.gethostname() or not isinstance(pid, int) or pid == os.getpid():
+    if (owner.get("host") != socket.gethostname() or owner.get("pid_namespace") != _pid_namespace()
+            or owner.get("pid_namespace") is None or not isinstance(pid, int) or pid == os.getpid()):
         return False
     try:
         os.kill(pid, 0)
@@ -93,7 +114,7 @@ class Claims:
 
     def __init__(self, settings: ClaimSettings = ClaimSettings(), log=print) -> None:
         self.settings, self.log = settings, log
-        self.held: set[Path] = set()
+        self.held: dict[Path, str] = {}  # run dir -> the token of our claim
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -105,11 +126,16 @@ class Claims:
             fd = os.open(run_dir / CLAIM, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             return False
+        owner = _owner()
         with os.fdopen(fd, "w") as fh:
-            json.dump(_owner(), fh)
+            json.dump(owner, fh)
         with self._lock:
-            self.held.add(run_dir)
+            self.held[run_dir] = owner["token"]
         return True
+
+    def _still_ours(self, run_dir: Path, token: str) -> bool:
+        owner = _read_owner(run_dir / CLAIM)
+        return owner is not None and owner.get("token") == token
 
     def try_claim(self, run_dir: Path) -> bool:
         """Claim ``run_dir``; False when another process holds a fresh claim on it."""
@@ -123,8 +149,18 @@ class Claims:
             return False
         aside = run_dir / f"{CLAIM}.stale-{os.getpid()}-{time.time_ns()}"
         try:
-            os.rename(run_dir / CLAIM, aside)  # only one process wins this
+            os.rename(run_dir / CLAIM, aside)
         except FileNotFoundError:
+            return False
+        moved = _read_owner(aside) or {}
+        if moved.get("token") != current.get("token") or moved.get("pid") != current.get("pid"):
+            # another process took the stale claim over between our read and our rename: what we moved is
+            # its fresh claim; put it back (link fails if yet another claim is there) and leave the run
+            try:
+                os.link(aside, run_dir / CLAIM)
+            except OSError:
+                pass
+            aside.unlink(missing_ok=True)
             return False
         self.log(f"[imbench] run {run_dir.name}: taking over the claim of host {current.get('host')}, pid "
                  f"{current.get('pid')} (no heartbeat for {current['age_s']:.0f} s, or that process has ended)")
@@ -136,12 +172,12 @@ class Claims:
         return [d for d in run_dirs if self.try_claim(d)]
 
     def release(self, run_dir: Path) -> None:
+        """Remove our claim on ``run_dir``, unless another process has taken it over meanwhile."""
         run_dir = Path(run_dir)
         with self._lock:
-            if run_dir not in self.held:
-                return
-            self.held.discard(run_dir)
-        (run_dir / CLAIM).unlink(missing_ok=True)
+            token = self.held.pop(run_dir, None)
+        if token is not None and self._still_ours(run_dir, token):
+            (run_dir / CLAIM).unlink(missing_ok=True)
 
     def release_all(self) -> None:
         for d in list(self.held):
@@ -151,10 +187,11 @@ class Claims:
     def _beat(self) -> None:
         while not self._stop.wait(self.settings.heartbeat_s):
             with self._lock:
-                held = list(self.held)
-            for d in held:
+                held = list(self.held.items())
+            for d, token in held:
                 try:
-                    os.utime(d / CLAIM)
+                    if self._still_ours(d, token):  # never keep another process's claim alive
+                        os.utime(d / CLAIM)
                 except OSError:
                     pass
 

@@ -47,6 +47,11 @@ _CURRENT: contextvars.ContextVar[DivergenceSettings] = contextvars.ContextVar("d
                                                                               default=DivergenceSettings())
 
 
+def current_settings() -> DivergenceSettings:
+    """The settings in force (the job's, inside the runner; the defaults elsewhere)."""
+    return _CURRENT.get()
+
+
 @contextmanager
 def divergence_settings(settings: DivergenceSettings) -> Iterator[None]:
     """Use ``settings`` for every :class:`LossWatch` made inside the block."""

@@ -82,10 +82,16 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     write_bytes_atomic(path, lambda fh: fh.write(text))
 
 
-def clean_temporaries(run_dir: Path) -> None:
-    """Remove temporary files that an interrupted writer left in ``run_dir``."""
+def clean_temporaries(run_dir: Path, older_than_s: float = 3600.0) -> None:
+    """Remove temporary files that an interrupted writer left in ``run_dir``: this process's own, and any
+    older than ``older_than_s`` (another process's recent one may still be in flight)."""
+    now = time.time()
     for tmp in run_dir.glob("*.tmp-*"):
-        tmp.unlink(missing_ok=True)
+        try:
+            if tmp.name.endswith(f".tmp-{os.getpid()}") or now - tmp.stat().st_mtime > older_than_s:
+                tmp.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
 
 
 def move_aside(run_dir: Path, why: str) -> Path:
@@ -126,8 +132,11 @@ def load_record(run_dir: Path) -> dict:
     try:
         with open(path) as fh:
             record = json.load(fh)
-    except (OSError, ValueError) as e:
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError: the file is damaged
         raise CorruptRecord(f"the record {path} cannot be read ({type(e).__name__}: {e})") from e
+    except OSError as e:  # permissions, a network filesystem's hiccup: the file may be fine
+        raise RecordsError(f"the record {path} cannot be opened: {e.strerror or e}; check its permissions and "
+                           "the filesystem, then run again") from e
     if not isinstance(record, dict):
         raise CorruptRecord(f"the record {path} is not a JSON object")
     return record

@@ -36,7 +36,7 @@ from imbench.data.protocol import Fold, fold_rng, make_folds
 from imbench.data.skew import SkewSpec, class_counts, minority_classes
 from imbench.devices import resolve_device
 from imbench.divergence import DivergenceSettings, divergence_settings
-from imbench.errors import ConfigError, ImbenchError, TrainingError
+from imbench.errors import ConfigError, ImbenchError, RecordsError, TrainingError
 from imbench.figures.synthetic import save_preview
 from imbench.methods.protocol import (BatchPolicy, ClassifierFactory, FittedRun, FoldFit, FoldTask, JobContext,
                                       Method, Split)
@@ -170,7 +170,11 @@ def check_classifier_builds(eff: dict, ds: Dataset) -> None:
     resize = (eff["classifier"].get("input") or {}).get("resize")
     if resize and len(shape) == 3:
         shape = (shape[0], int(resize), int(resize))
-    build_classifier(arch, shape, len(ds.classes))
+    try:
+        build_classifier(arch, shape, len(ds.classes))
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"classifier.arch {arch!r} does not build a network: {e}. Check the keys and values "
+                          "under classifier.arch (see conf/classifier/*.yaml)") from e
 
 
 def check_writable(out_dir: Path) -> None:
@@ -194,7 +198,13 @@ def _set_aside_if_corrupt(run_dir: Path, log: Callable[..., None]) -> None:
     try:
         load_record(run_dir)
     except CorruptRecord as e:
-        aside = move_aside(run_dir, "corrupt")
+        try:
+            aside = move_aside(run_dir, "corrupt")
+        except FileNotFoundError:  # another process moved it first
+            return
+        except OSError as err:
+            raise RecordsError(f"{e}, and it cannot be moved aside ({err.strerror or err}); move or delete "
+                               f"{run_dir} yourself, then run again") from err
         log(f"[imbench] {e}; moved to {aside.name}, the run is redone")
 
 
@@ -408,7 +418,12 @@ def _write_fold(plan: JobPlan, fold: PreparedFold, fit: FoldFit | ImbenchError, 
             continue
         context = {"run_id": dirs[r].name, **execution, "started_at": started, "finished_at": _now()}
         record = build_record(plan, fold, r, fit, run, metrics, fid, context)
-        path = write_run(dirs[r], record, fit, task.minority, task.method_seed, bool(plan.cfg.get("rerun")))
+        try:
+            path = write_run(dirs[r], record, fit, task.minority, task.method_seed, bool(plan.cfg.get("rerun")))
+        except RecordsError as e:  # this run is lost (not marked done); the fold's others may still be written
+            failures.append(f"run {dirs[r].name} (fold {task.fold}, repeat {r}): {e}")
+            bar.update(1)
+            continue
         if path is None:  # another process (without claims, or after ours went stale) finished it first
             _resume(dirs[r], summary, bar)
             continue

@@ -6,6 +6,8 @@ import math
 import pytest
 import torch
 
+from imbench.divergence import DivergenceSettings, divergence_settings
+
 from imbench.classifiers.batched import train_models_batched
 from imbench.classifiers.models import MLP
 from imbench.classifiers.train import Schedule, train_model
@@ -96,6 +98,19 @@ def test_nan_member_is_reported_and_isolated() -> None:
     clean = train_models_batched(_make(), [datasets[0], datasets[2]], sched, [SEEDS[0], SEEDS[2]])
     assert _max_diff(res.models[0], clean.models[0]) < 1e-6
     assert _max_diff(res.models[2], clean.models[1]) < 1e-6
+
+
+def test_a_member_whose_loss_grows_beyond_the_bound_fails_alone() -> None:
+    X, y = _data()
+    Xbig = X * 1e6  # finite, but the loss explodes
+    datasets = [(X, y, None), (Xbig, y, None), (X, y, None)]
+    sched = Schedule(epochs=4, batch_size=32, optimizer="sgd", lr=10.0)
+    res = train_models_batched(_make(), datasets, sched, SEEDS)
+    assert res.ok[1] is False and "the classifier diverged: its loss grew to" in res.errors[1]
+    assert "seed 1" in res.errors[1]
+    with divergence_settings(DivergenceSettings(check=False)):
+        relaxed = train_models_batched(_make(), datasets, sched, SEEDS)
+    assert relaxed.errors[1] is None or "training loss became" in relaxed.errors[1]
 
 
 def test_best_val_rejected() -> None:

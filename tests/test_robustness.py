@@ -133,8 +133,12 @@ def test_a_corrupt_record_is_moved_aside_and_redone(mnist_root, tmp_path):
 def test_an_interrupted_write_leaves_no_partial_file_and_no_done(tmp_path, monkeypatch):
     run = tmp_path / "0123456789abcdef"
     assert prepare_run_dir(run, rerun=False)
-    (run / "result.json.tmp-999").write_text("left by a killed writer")
-    assert prepare_run_dir(run, rerun=False) and not list(run.glob("*.tmp-*"))
+    old, recent = run / "result.json.tmp-999", run / "result.json.tmp-998"
+    old.write_text("left by a killed writer")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    recent.write_text("another process's write in flight")
+    assert prepare_run_dir(run, rerun=False) and not old.exists() and recent.exists()
+    recent.unlink()
 
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
@@ -157,7 +161,7 @@ def test_a_claimed_run_is_skipped_until_its_claim_goes_stale(tmp_path):
     assert not (run / CLAIM).exists()  # released on exit
     assert first.try_claim(run)  # held, but nobody touches it any more
     time.sleep(0.6)
-    assert second.try_claim(run) and second.held == {run}
+    assert second.try_claim(run) and set(second.held) == {run}
 
 
 def test_two_sweeps_started_together_train_every_run_once(mnist_root, tmp_path):
@@ -256,9 +260,13 @@ def test_the_claim_of_a_dead_process_on_this_host_is_taken_over_at_once(tmp_path
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     import socket
 
-    (run / CLAIM).write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout), "claimed_at": 0}))
+    from imbench.claims import _pid_namespace
+
+    (run / CLAIM).write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout),
+                                         "pid_namespace": _pid_namespace(), "claimed_at": 0}))
     taker = Claims(ClaimSettings(30, 300), log=lambda m: None)
     assert taker.try_claim(run) and read_claim(run)["pid"] == os.getpid()
-    (run / CLAIM).write_text(json.dumps({"host": "another-host", "pid": int(dead.stdout), "claimed_at": 0}))
+    (run / CLAIM).write_text(json.dumps({"host": "another-host", "pid": int(dead.stdout),
+                                         "pid_namespace": _pid_namespace(), "claimed_at": 0}))
     taker.held.clear()
     assert not Claims(ClaimSettings(30, 300)).try_claim(run)  # fresh, and another host's process cannot be checked

@@ -53,6 +53,7 @@ from torch import nn
 
 from imbench.classifiers.train import Schedule, TrainResult, autocast_context, per_sample_loss, precision_for
 from imbench.cuda_graphs import GraphedStep
+from imbench.divergence import current_settings
 from imbench.vmap import StackedModule
 
 Dataset = tuple[torch.Tensor, torch.Tensor, "torch.Tensor | None"]
@@ -280,6 +281,8 @@ def train_models_batched(
     active = torch.ones(n_mem, dtype=torch.bool, device=dev)
     failed_at = torch.full((n_mem,), -1, dtype=torch.long, device=dev)
     step_losses = torch.zeros(T, n_mem, device=dev)
+    watch = current_settings()
+    first = torch.zeros(n_mem, device=dev)  # each member's first loss (the divergence bound's reference)
     step_t = torch.zeros((), dtype=torch.long, device=dev)
     opt: _StackedOptimizer | None = None
 
@@ -298,6 +301,9 @@ def train_models_batched(
         with torch.no_grad():
             losses = losses.detach()
             finite = torch.isfinite(losses)
+            if watch.check:  # growth beyond the divergence bound fails a member like a non-finite loss
+                first.copy_(torch.where(step_t == 0, losses.abs(), first))
+                finite = finite & (losses.abs() <= watch.factor * first.clamp(min=1.0))
             in_schedule = step_t < steps_t
             failed_at.copy_(torch.where(active & in_schedule & ~finite, step_t, failed_at))
             active.logical_and_(finite)
@@ -333,9 +339,15 @@ def train_models_batched(
                 history.append(float(chunk.mean()))
             if failed[i] >= 0:
                 f = failed[i]
-                errors.append(f"training loss became {float(sl[f, i])} at epoch {f // per_epoch[i] + 1}, "
-                              f"step {f + 1} (seed {seeds[i]}); lower the learning rate "
-                              "(classifier.schedule.lr) or check the input data for NaN/inf")
+                value = float(sl[f, i])
+                where = f"epoch {f // per_epoch[i] + 1}, step {f + 1} (seed {seeds[i]})"
+                if math.isfinite(value):
+                    errors.append(f"the classifier diverged: its loss grew to {value:.4g} at {where}, beyond "
+                                  f"{watch.factor:g} × its first value; lower the learning rate "
+                                  "(classifier.schedule.lr), or set divergence.factor higher")
+                else:
+                    errors.append(f"training loss became {value} at {where}; lower the learning rate "
+                                  "(classifier.schedule.lr) or check the input data for NaN/inf")
             else:
                 errors.append(None)
             results.append(TrainResult(epochs_run=len(history), steps_run=done,

@@ -123,6 +123,7 @@ def _label(pairs: list[tuple[str, Any]]) -> str:
 
 def _run_row(record: dict, setting: Setting) -> dict:
     row = record_row(record)
+    row.pop("setting_keys", None)  # the flattened identity (a dict) serves the tables' mixing check only
     hw = record.get("hardware") or {}
     effective = record.get("effective") or {}
     row.update(

@@ -43,15 +43,23 @@ def load_table_spec(conf_dir: str | os.PathLike, experiment: str) -> dict:
 
 
 def experiment_irs(conf_dir: str | os.PathLike, experiment: str) -> set[float] | None:
-    """The IRs an experiment's table is about: its ``ir`` and the IRs its sweep lists (None: any)."""
+    """The IRs an experiment's table is about: ``table.irs`` when the table lists them (a table over data
+    sets of different IRs, GAMO's Table 5), else its ``ir`` and the IRs its sweep lists (None: any, also
+    when the sweep is not a plain list)."""
     path = Path(conf_dir, "experiment", f"{experiment}.yaml")
     if not path.is_file():
         return None
     cfg = OmegaConf.load(path)
-    irs = {float(cfg.ir)} if cfg.get("ir") is not None else set()
-    swept = OmegaConf.select(cfg, "hydra.sweeper.params.ir", default=None)
-    if swept is not None:
-        irs.update(float(x) for x in str(swept).split(",") if x.strip())
+    try:
+        listed = OmegaConf.select(cfg, "table.irs", default=None)
+        if listed is not None:
+            return {float(x) for x in listed}
+        irs = {float(cfg.ir)} if cfg.get("ir") is not None else set()
+        swept = OmegaConf.select(cfg, "hydra.sweeper.params.ir", default=None)
+        if swept is not None:
+            irs.update(float(x) for x in str(swept).split(",") if x.strip())
+    except (TypeError, ValueError):
+        return None
     return irs or None
 
 

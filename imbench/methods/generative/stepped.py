@@ -203,7 +203,10 @@ def fit_generators_batched(samplers: Sequence[SteppedGenerator], preps: Sequence
                 continue
             losses = dict(zip(s0.loss_names, means[i]))
             if all(math.isfinite(v) for v in losses.values()):
-                s._log_epoch(epoch, **losses)
+                try:
+                    s._log_epoch(epoch, **losses)
+                except TrainingError as e:  # grew beyond the divergence bound: this member only
+                    errors[i] = str(e)
             else:
                 bad = ", ".join(f"{k} loss is {v}" for k, v in losses.items() if not math.isfinite(v))
                 errors[i] = s._divergence_message(epoch, bad)
