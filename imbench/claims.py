@@ -178,6 +178,10 @@ class Claims:
             token = self.held.pop(run_dir, None)
         if token is not None and self._still_ours(run_dir, token):
             (run_dir / CLAIM).unlink(missing_ok=True)
+            try:
+                run_dir.rmdir()  # a run that failed (or was never written) leaves no empty directory behind
+            except OSError:
+                pass
 
     def release_all(self) -> None:
         for d in list(self.held):

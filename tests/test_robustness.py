@@ -270,3 +270,12 @@ def test_the_claim_of_a_dead_process_on_this_host_is_taken_over_at_once(tmp_path
                                          "pid_namespace": _pid_namespace(), "claimed_at": 0}))
     taker.held.clear()
     assert not Claims(ClaimSettings(30, 300)).try_claim(run)  # fresh, and another host's process cannot be checked
+
+
+def test_runs_all_at_another_ir_are_shown_with_a_note():
+    from imbench.methods.registry import config_dir
+    from imbench.tables.collect import keep_experiment_irs
+
+    kept, notes = keep_experiment_irs(config_dir(), [fake_record(0, ir=3, experiment="gamo_2")])
+    assert len(kept) == 1 and notes == ["Note: every run of gamo_2 here is at ir=3, not the experiment's ir 56.25; "
+                                        "the table shows them"]

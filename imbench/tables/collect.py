@@ -68,6 +68,9 @@ def keep_experiment_irs(conf_dir: str | os.PathLike, records: list[dict]) -> tup
     (one out_dir may hold runs of several sweeps; a table is about its experiment's IRs)."""
     kept, left = [], {}
     allowed_of: dict[str, set[float] | None] = {}
+    by_experiment: dict[str, list[dict]] = {}
+    for r in records:
+        by_experiment.setdefault(r.get("experiment"), []).append(r)
     for r in records:
         exp = r.get("experiment")
         if exp not in allowed_of:
@@ -82,9 +85,17 @@ def keep_experiment_irs(conf_dir: str | os.PathLike, records: list[dict]) -> tup
             kept.append(r)
         else:
             left.setdefault(exp, []).append(ir)
-    notes = [f"Left out: {len(irs)} finished run(s) of {exp} at ir={', '.join(sorted({str(i) for i in irs}))} (this "
-             f"table is at ir {', '.join(f'{x:g}' for x in sorted(allowed_of[exp]))}); they stay in the out_dir"
-             for exp, irs in left.items()]
+    notes = []
+    for exp, irs in left.items():
+        at = ", ".join(sorted({str(i) for i in irs}))
+        paper = ", ".join(f"{x:g}" for x in sorted(allowed_of[exp]))
+        if len(irs) == len(by_experiment[exp]):  # every run is elsewhere: the user chose another IR; show them
+            kept.extend(by_experiment[exp])
+            notes.append(f"Note: every run of {exp} here is at ir={at}, not the experiment's ir {paper}; the table "
+                         "shows them")
+        else:
+            notes.append(f"Left out: {len(irs)} finished run(s) of {exp} at ir={at} (this table is at ir {paper}); "
+                         "they stay in the out_dir")
     return kept, notes
 
 
