@@ -15,14 +15,12 @@ class). Writes ``<out>/gamo_step-<host>-<date>-<time>.json`` with the figures an
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Sequence
 
 import torch
-from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -122,13 +120,8 @@ def main(argv: list[str] | None = None) -> dict:
                      "speedup": before / after})
         print(f"  generator_updates={up:9s}  straightforward {before:7.2f}  imbench {after:7.2f}  ×{before / after:.2f}")
     result = {"benchmark": "gamo_step", "device": str(device), "threads": torch.get_num_threads(), "steps": a.steps,
-              "rows": rows, "all_ms": times, "hardware": provenance.hardware(str(device)),
-              "git": provenance.git_state(), "versions": provenance.versions(),
-              "command": "python benchmarks/" + Path(__file__).name + " " + " ".join(argv or sys.argv[1:])}
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"gamo_step-{result['hardware']['host']}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(result, indent=1))
+              "rows": rows, "all_ms": times}
+    path = provenance.write_benchmark(result, "gamo_step", a.out, str(device), __file__, argv or sys.argv[1:])
     print(f"written {path}")
     return result
 

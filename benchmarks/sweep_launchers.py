@@ -99,13 +99,8 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"benchmark": "sweep_launchers", "sweep": SWEEP, "n_jobs": a.n_jobs, "basic_s": basic_s,
               "joblib_s": joblib_s, "ratio_basic_over_joblib": basic_s / joblib_s, "kills": kills,
               "restart_s": final_s, "runs": len(reference), "equal": len(same), "different": differ,
-              "missing": missing, "leftovers": left, "hardware": provenance.hardware("cpu"),
-              "git": provenance.git_state(), "versions": provenance.versions(),
-              "command": "python benchmarks/" + Path(__file__).name + " " + " ".join(argv or sys.argv[1:])}
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"sweep_launchers-{result['hardware']['host']}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(result, indent=1))
+              "missing": missing, "leftovers": left}
+    path = provenance.write_benchmark(result, "sweep_launchers", a.out, "cpu", __file__, argv or sys.argv[1:])
     print(f"written {path}")
     return result
 

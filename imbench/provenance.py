@@ -64,6 +64,22 @@ def versions() -> dict:
     return out
 
 
+def write_benchmark(result: dict, name: str, out_dir: str | os.PathLike, device: str, script: str,
+                    argv: list[str]) -> Path:
+    """Stamp a benchmark's ``result`` with hardware, git state, versions and its command, and write it to
+    ``<out_dir>/<name>-<host>-<date>-<time>.json``; returns the path."""
+    import json
+    import time
+
+    result = {**result, "hardware": hardware(device), "git": git_state(), "versions": versions(),
+              "command": f"python benchmarks/{Path(script).name} {' '.join(argv)}".rstrip()}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}-{result['hardware']['host']}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(result, indent=1))
+    return path
+
+
 COMMAND_ENV = "IMBENCH_COMMAND"
 
 

@@ -39,3 +39,15 @@ def fmnist_root() -> Path:
     if root is None:
         pytest.skip("Fashion-MNIST not found: run `make data-fmnist` or set IMBENCH_DATA")
     return root
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Torch on one thread during the test (the tests' models are small; use with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

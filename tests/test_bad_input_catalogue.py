@@ -16,7 +16,6 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
-import torch
 from hydra.core.global_hydra import GlobalHydra
 
 import imbench.runner
@@ -101,12 +100,7 @@ def run_imbench(args: list[str]) -> tuple[int, str]:
     return code, err.getvalue() + out.getvalue()
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -17,12 +17,7 @@ from imbench.methods.registry import METHODS, PLANNED, build_method, load_method
 COUNTS = {0: 60, 1: 20, 2: 8}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def images(counts=COUNTS, seed=0, shape=(1, 28, 28)):
