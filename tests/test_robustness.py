@@ -67,14 +67,10 @@ def test_a_diverged_run_on_the_command_line_is_named_and_not_done(mnist_root, tm
 
 
 # -- bad input, before training --------------------------------------------------------------------------
+# In a real process; tests/test_bad_input_catalogue.py runs these and many more in-process.
 @pytest.mark.parametrize("arg, match", [
     ("rerun=no", "rerun must be true or false, got 'no'"),
-    ("progress=maybe", "progress must be true or false"),
     ("+iir=5", "unknown config key(s) 'iir' (did you mean 'ir'?)"),
-    ("classifier.schedule.lr=-1", "classifier.schedule.lr must be a finite number > 0, got -1"),
-    ("classifier.schedule.epochs=1.5", "classifier.schedule.epochs must be a positive integer"),
-    ("+classifier.schedule.lrr=0.1", "classifier.schedule has unknown key(s) ['lrr']"),
-    ("claims.stale_after_s=1", "claims.stale_after_s (1) must exceed twice"),
 ])
 def test_bad_values_fail_before_training_with_one_message(arg, match, mnist_root, tmp_path):
     out = cli(f"data.root={mnist_root}", f"out_dir={tmp_path}", *SMALL, arg)
@@ -241,9 +237,11 @@ def test_threads_per_job_follow_the_launcher(launcher, cores, threads):
     assert threads_for_launcher(launcher, cores) == threads
 
 
-@pytest.mark.parametrize("launcher", [["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
-                                      ["hydra/launcher=submitit_local", "hydra.launcher.cpus_per_task=1",
-                                       "hydra.launcher.timeout_min=10"]])
+@pytest.mark.parametrize("launcher", [
+    ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+    pytest.param(["hydra/launcher=submitit_local", "hydra.launcher.cpus_per_task=1", "hydra.launcher.timeout_min=10"],
+                 marks=pytest.mark.slow, id="submitit_local"),
+])
 def test_launchers_run_a_sweep_and_keep_the_users_command(launcher, mnist_root, tmp_path):
     args = ["-m", *launcher, f"data.root={mnist_root}", f"out_dir={tmp_path}", "method=none,random", *SMALL, "folds=1"]
     out = cli(*args, timeout=600)
