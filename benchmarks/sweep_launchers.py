@@ -77,9 +77,16 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"sweep of 8 quick jobs: basic launcher {basic_s:.1f} s, joblib n_jobs={a.n_jobs} {joblib_s:.1f} s "
               f"(ratio {basic_s / joblib_s:.2f})", flush=True)
         reference = records(tmp / "joblib")
+        work = {name: sum(sum((r.get("timing") or {}).values()) for r in records(tmp / name).values())
+                for name in ("basic", "joblib")}
+        print(f"time inside the runs (oversampling + training, summed over runs): basic {work['basic']:.1f} s, "
+              f"joblib {work['joblib']:.1f} s; the rest of each sweep's wall time is per-job start-up (imports, "
+              "Hydra, data loading) and, for basic, nothing else", flush=True)
         drill, kills = tmp / "drill", []
         for k in range(a.kills):
-            delay = 8.0 * (k + 1)
+            # spread over the uninterrupted sweep's length, so that runs finish between kills and each
+            # restart resumes a sweep further along
+            delay = round(joblib_s * (k + 1) / (a.kills + 1), 1)
             proc = subprocess.Popen(command(drill, a.data_root, joblib), cwd=REPO, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL, start_new_session=True)
             time.sleep(delay)
@@ -97,7 +104,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"after the last restart ({final_s:.1f} s): {len(got)} runs; equal to the uninterrupted sweep: "
               f"{len(same)} of {len(reference)}; different: {len(differ)}; missing: {len(missing)}; leftovers: {left}")
     result = {"benchmark": "sweep_launchers", "sweep": SWEEP, "n_jobs": a.n_jobs, "basic_s": basic_s,
-              "joblib_s": joblib_s, "ratio_basic_over_joblib": basic_s / joblib_s, "kills": kills,
+              "joblib_s": joblib_s, "ratio_basic_over_joblib": basic_s / joblib_s, "in_run_s": work, "kills": kills,
               "restart_s": final_s, "runs": len(reference), "equal": len(same), "different": differ,
               "missing": missing, "leftovers": left}
     path = provenance.write_benchmark(result, "sweep_launchers", a.out, "cpu", __file__, argv or sys.argv[1:])

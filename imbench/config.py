@@ -10,6 +10,7 @@ from typing import Any
 from imbench.data.skew import SkewSpec
 from imbench.claims import ClaimSettings
 from imbench.divergence import DivergenceSettings
+from imbench.precision import PrecisionPolicy
 from imbench.errors import ConfigError
 from imbench.devices import DEVICE_PATTERN
 from imbench.methods.registry import DESCRIPTIVE_KEYS, method_class
@@ -20,11 +21,11 @@ from imbench.methods.registry import DESCRIPTIVE_KEYS, method_class
 # sequential training to rounding when the classifier has no dropout; with dropout the masks are other
 # (equally random) draws, so a run is reproducible bit for bit only with the same batch_runs and group.
 NON_IDENTITY_KEYS = ("out_dir", "device", "progress", "rerun", "profile", "repeats", "hydra", "table", "fid",
-                     "batch_runs", "divergence", "claims")
+                     "batch_runs", "divergence", "claims", "amp")
 # Every top-level key a composed config may have (config.yaml, its groups, an experiment's table).
 KNOWN_KEYS = ("data", "skew", "method", "classifier", "protocol", "profile", "experiment", "ir", "seed", "folds",
               "repeats", "device", "out_dir", "experiment_name", "synthetic_amount", "rerun", "progress",
-              "batch_runs", "fid", "divergence", "claims", "table", "hydra")
+              "batch_runs", "fid", "divergence", "claims", "amp", "table", "hydra")
 
 
 def _need(cond: bool, msg: str) -> None:
@@ -75,6 +76,7 @@ def validate(cfg: dict) -> None:
     name = cfg.get("experiment_name")
     _need(name is None or isinstance(name, str), f"experiment_name must be a name or null, got {name!r}")
     DivergenceSettings.from_config(cfg.get("divergence"))
+    PrecisionPolicy.from_config(cfg.get("amp"))
     ClaimSettings.from_config(cfg.get("claims"))
     _need(isinstance(cfg["classifier"], dict), f"classifier must be a config group, got {cfg['classifier']!r}")
     validate_schedule(cfg["classifier"])

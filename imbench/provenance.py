@@ -44,6 +44,9 @@ def hardware(device: str = "cpu") -> dict:
         "torch_threads": torch.get_num_threads(),
         "device": device,
     }
+    from imbench.precision import cpu_bf16_support
+
+    info["cpu_bf16"] = cpu_bf16_support()
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info

@@ -36,6 +36,7 @@ from imbench.data.protocol import Fold, fold_rng, make_folds
 from imbench.data.skew import SkewSpec, class_counts, minority_classes
 from imbench.devices import resolve_device
 from imbench.divergence import DivergenceSettings, divergence_settings
+from imbench.precision import PrecisionPolicy, precision_policy
 from imbench.errors import ConfigError, ImbenchError, RecordsError, TrainingError
 from imbench.figures.synthetic import save_preview
 from imbench.methods.protocol import (BatchPolicy, ClassifierFactory, FittedRun, FoldFit, FoldTask, JobContext,
@@ -343,8 +344,12 @@ def run_job(cfg: dict, log: Callable[..., None] = print) -> JobSummary:
     failures: list[str] = []
     execution = {"git": provenance.git_state(), "hardware": provenance.hardware(str(plan.device)),
                  "versions": provenance.versions(), "command": provenance.command_line()}
+    policy = PrecisionPolicy.from_config(cfg.get("amp"))
+    execution["amp"] = policy.amp
+    if policy.note(plan.device):
+        log(policy.note(plan.device))
     claims = Claims(ClaimSettings.from_config(cfg.get("claims")), log=log)
-    with divergence_settings(DivergenceSettings.from_config(cfg.get("divergence"))), claims:
+    with divergence_settings(DivergenceSettings.from_config(cfg.get("divergence"))), precision_policy(policy), claims:
         for chunk in chunks(plan, ctx):
             mine = [c for c in (_claim(plan, fp, claims, summary, bar) for fp in chunk) if c.todo]
             try:

@@ -41,6 +41,7 @@ RUN_CASES = [
     (["batch_runs=sometimes"], "batch_runs must be auto, true or false", True),
     (["experiment_name=[1,2]"], "experiment_name must be a name or null", True),
     (["divergence.factor=0"], "divergence.factor must be a number > 1", True),
+    (["amp=fp16"], "amp must be one of auto, bf16, none, got 'fp16'", True),
     (["divergence.check=maybe"], "divergence.check must be true or false", True),
     (["claims.heartbeat_s=-1"], "claims.heartbeat_s must be a positive number", True),
     (["claims.stale_after_s=1"], "must exceed twice claims.heartbeat_s", True),

@@ -22,8 +22,8 @@ frozen at its last finite parameters and reported in :attr:`BatchedResult.errors
 unaffected (the loss of the batch is the sum of the per-member losses, so each member's gradient and
 optimiser state depend only on its own data).
 
-Precision: with ``schedule.amp='bf16'`` on CUDA the forward pass and loss run under bfloat16
-autocast, as in ``train_model``; on the CPU everything is float32 (``amp`` is ignored).
+Precision: as in ``train_model`` (:func:`~imbench.classifiers.train.precision_for`): bfloat16 autocast for
+the forward pass and loss where the job's ``amp`` policy gives it, float32 otherwise.
 
 Tolerance (what ``tests/test_batched.py`` checks): with dropout 0, float32 and the same seeds, every
 member's parameters after 40 steps are within 1e-4 (max abs difference) of sequential training's;

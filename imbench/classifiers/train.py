@@ -6,7 +6,6 @@ architecture at once with the same schedule semantics.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from torch import nn
 
 from imbench.divergence import LossWatch
 from imbench.errors import ConfigError, TrainingError
+from imbench.precision import autocast_for, classifier_precision
 
 LOSSES = ("ce", "ls")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
@@ -33,8 +33,8 @@ class Schedule:
     epoch; ``'once'`` shuffles once and reads the same order every epoch (IMSIC's and GAMO's code).
     ``selection='best_val'`` keeps the epoch with the best validation score (EGL); ``'last'`` the end.
     ``amp='bf16'`` runs the forward pass and the loss under bfloat16 autocast on CUDA (parameters,
-    gradients and optimiser state stay float32); it is ignored on the CPU, which always trains in
-    float32. ``'none'``: float32 everywhere. See :func:`precision_for`.
+    gradients and optimiser state stay float32); on the CPU only when the job's ``amp=bf16`` asks for it
+    and the CPU has native bf16. ``'none'``: float32 everywhere. See :func:`precision_for`.
     """
 
     epochs: int = 20
@@ -93,20 +93,15 @@ class TrainResult:
 
 
 def precision_for(schedule: Schedule, device: torch.device | str) -> str:
-    """What precision training runs in: ``"bf16-autocast"`` for ``amp='bf16'`` on a CUDA device
-    that supports bfloat16, else ``"float32"`` (always on the CPU)."""
-    dev = torch.device(device)
-    if schedule.amp == "bf16" and dev.type == "cuda" and torch.cuda.is_bf16_supported():
-        return "bf16-autocast"
-    return "float32"
+    """What precision training runs in under the job's ``amp`` policy (:mod:`imbench.precision`):
+    ``"bf16-autocast"`` or ``"float32"``. With the default ``amp=auto``: bf16 for ``schedule.amp='bf16'``
+    on a CUDA device that supports it, float32 on the CPU."""
+    return classifier_precision(device, schedule.amp)
 
 
 def autocast_context(precision: str, device: torch.device | str):
     """The autocast context for ``precision`` (a no-op context for float32)."""
-    if precision == "bf16-autocast":
-        # no weight-cast cache: it would outlive a captured CUDA graph step (batched training)
-        return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, cache_enabled=False)
-    return contextlib.nullcontext()
+    return autocast_for(precision, device)
 
 
 def make_optimizer(params, s: Schedule) -> torch.optim.Optimizer:

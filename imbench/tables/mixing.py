@@ -39,6 +39,9 @@ def execution_of(record: dict) -> str:
     training = record.get("training") or {}
     text = f"{hw.get('device') or '?'}, {hw.get('torch_threads') or '?'} torch threads, " \
            f"{training.get('precision') or 'float32'}"
+    generator = (record.get("oversampler") or {}).get("precision")
+    if generator and generator != "float32":
+        text += f", generator {generator}"
     return text + (", batched" if record.get("batched") else "")
 
 

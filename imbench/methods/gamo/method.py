@@ -33,6 +33,7 @@ from imbench.methods.gamo.nets import ConditionalDiscriminator, ConvexGenerator,
 from imbench.methods.gamo.objective import Objective
 from imbench.methods.gamo.trainer import ClassLayout, GamoSchedule, GamoTrainer, Players
 from imbench.methods.protocol import FittedRun, FoldFit, FoldTask, JobContext, Method, ProfileCap, SyntheticSamples
+from imbench.precision import autocast_for, generator_precision
 from imbench.rng import isolated_rng
 
 FORMS = ("dense", "conv")
@@ -216,8 +217,10 @@ class Gamo(Method):
                            unit="batch", leave=False, disable=not ctx.progress)
                 trainer = GamoTrainer(players, self.objective, self.schedule, layout, X, y, seed,
                                       progress=lambda done, total: bar.update(done - bar.n))
+                precision = generator_precision(ctx.device)
                 try:
-                    log = trainer.run()
+                    with autocast_for(precision, ctx.device):
+                        log = trainer.run()
                 finally:
                     bar.close()
                 if synthetic is None:
@@ -225,7 +228,7 @@ class Gamo(Method):
             runs[repeat] = FittedRun(
                 predictor=GamoPredictor(players.features, players.classifier, ctx.device),
                 training={"steps": log.steps, "outer_iterations": log.outer_iterations, "f_steps": log.f_steps,
-                          "final_losses": log.final_losses, "precision": "float32"},
+                          "final_losses": log.final_losses, "precision": precision},
                 train_s=time.perf_counter() - t0)
         info = {"gamo": {**self.settings_record(), "minority_classes": [classes[i] for i in layout.minority],
                          "majority_class": classes[layout.majority]}}

@@ -245,7 +245,7 @@ class GamoTrainer:
     @torch.no_grad()
     def features_of_all(self, batch: int = 1024) -> torch.Tensor:
         F = self.p.features
-        return torch.cat([F(self.X[i:i + batch]) for i in range(0, len(self.X), batch)])
+        return torch.cat([F(self.X[i:i + batch]).float() for i in range(0, len(self.X), batch)])
 
     def _check(self, step: int) -> None:
         for name, values in self.recent.items():

@@ -28,6 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from imbench.devices import resolve_device
 from imbench.divergence import LossWatch
+from imbench.precision import FLOAT32, autocast_for, generator_precision
 from imbench.methods.protocol import ProfileCap
 from imbench.errors import ConfigError, TrainingError
 from imbench.methods.base import DEVICE_CONSTRAINTS, ImageOverSampler
@@ -137,7 +138,8 @@ class GenerativeOversampler(ImageOverSampler):
         with isolated_rng(resolve_device(self.device)):
             prep = self._prepare(X, y)
             t0 = time.perf_counter()
-            self._fit_generator(prep.train_x, prep.train_y, len(self.classes_), prep.gen)
+            with self.training_precision():
+                self._fit_generator(prep.train_x, prep.train_y, len(self.classes_), prep.gen)
             self.fit_seconds_ = time.perf_counter() - t0
             return self._complete(prep)
 
@@ -166,6 +168,7 @@ class GenerativeOversampler(ImageOverSampler):
         seed = resolve_seed(self.random_state)
         self.seed_ = seed
         self.device_ = resolve_device(self.device)
+        self.precision_ = generator_precision(self.device_)
         index = {c: i for i, c in enumerate(self.classes_)}
         y_idx = np.array([index[c] for c in y], dtype=np.int64)
         train_x, train_y = images, y_idx
@@ -221,6 +224,11 @@ class GenerativeOversampler(ImageOverSampler):
                 return
             yield order[s:s + self.batch_size]
 
+    def training_precision(self):
+        """The autocast context the generator trains in (the job's ``amp`` policy, fixed by
+        ``_prepare``); sampling afterwards always runs in float32."""
+        return autocast_for(getattr(self, "precision_", FLOAT32), self.device_)
+
     def _check_finite(self, epoch: int, **losses: torch.Tensor) -> None:
         for name, v in losses.items():
             if not torch.isfinite(v).all():
@@ -250,6 +258,7 @@ class GenerativeOversampler(ImageOverSampler):
                 "random_oversample_first": bool(self.random_oversample_first), "train_size": self.train_size_,
                 "max_batches_per_epoch": self.max_batches_per_epoch,
                 "fit_seconds": self.fit_seconds_, "device": str(self.device_),
+                "precision": getattr(self, "precision_", FLOAT32),
                 "group_size": int(getattr(self, "group_size_", 1)),
                 "final_losses": self.history_[-1] if self.history_ else None, **self._extra_info()}
 

@@ -271,7 +271,8 @@ def _fit_resample_many(samplers: Sequence[GenerativeOversampler], datasets: Sequ
             s, p = samplers[i], preps[i]
             torch.manual_seed(s.seed_)  # as fit_resample: the other preparations reseeded it
             try:
-                s._fit_generator(p.train_x, p.train_y, len(s.classes_), p.gen)
+                with s.training_precision():
+                    s._fit_generator(p.train_x, p.train_y, len(s.classes_), p.gen)
                 errors = [None]
             except TrainingError as e:
                 errors = [str(e)]
@@ -279,7 +280,8 @@ def _fit_resample_many(samplers: Sequence[GenerativeOversampler], datasets: Sequ
         else:
             if log is not None:
                 log(f"training {len(members)} {samplers[members[0]].method_name} generators as one batched group")
-            errors = fit_generators_batched([samplers[i] for i in members], [preps[i] for i in members])
+            with samplers[members[0]].training_precision():
+                errors = fit_generators_batched([samplers[i] for i in members], [preps[i] for i in members])
         wall = time.perf_counter() - t0
         for i, err in zip(members, errors):
             samplers[i].fit_seconds_ = wall
