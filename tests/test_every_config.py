@@ -59,11 +59,16 @@ def test_every_method_config_composes_instantiates_and_fits(name):
     assert type(method) is METHODS[name].cls
     ctx = JobContext(classes=[0, 1, 2], device=torch.device("cpu"),
                      classifiers=ClassifierFactory(_tiny_classifier(eff["classifier"])), progress=False)
-    fit = method.fit_fold(_task(_data(image=True)), ctx)
+    # a method that trains with the classifier may use the validation part (EGL needs one)
+    val = _data(image=True, seed=2) if METHODS[name].kind == "with_classifier" else None
+    fit = method.fit_fold(_task(_data(image=True), val), ctx)
     run = fit.runs[0]
     proba = run.predictor.predict_proba(_data(image=True, seed=1).X)
     assert proba.shape == (68, 3) and np.allclose(proba.sum(1), 1.0)
-    assert run.training["steps"] == 3
+    if name == "egl":  # pre-trains the classifier, then its own (capped) meta epochs
+        assert run.training["pretrain"]["steps"] == 3 and run.training["epochs"] == 1
+    else:
+        assert run.training["steps"] == 3
     if METHODS[name].kind == "resample":
         assert fit.synthetic is not None and len(fit.synthetic.y) == len(fit.synthetic.mask)
         assert (fit.synthetic.count > 0) == (name != "none")
@@ -72,6 +77,10 @@ def test_every_method_config_composes_instantiates_and_fits(name):
         assert s.count == sum(max(COUNTS.values()) - COUNTS[c] for c in (1, 2))
         assert s.X.shape[1:] == _data(image=True).X.shape[1:] and 0 <= s.X.min() and s.X.max() <= 1
         assert fit.info["gamo2pix"]["steps_per_class"] == 2
+    elif name == "egl":  # the minority points, duplicated and moved
+        s = fit.synthetic
+        assert s.count == COUNTS[1] + COUNTS[2] and s.X.shape[1:] == _data(image=True).X.shape[1:]
+        assert fit.info["egl"]["mode"] == "paper"
     else:
         assert fit.synthetic is None
 

@@ -26,7 +26,12 @@ class InputSpec:
 
 def prepare_inputs(X: np.ndarray, spec: InputSpec, device: torch.device) -> torch.Tensor:
     """Move float data in [0, 1] (images N×C×H×W) or raw features (N×F) to the device in the wanted form."""
-    t = torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32, device=device)
+    return transform_inputs(torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32, device=device), spec)
+
+
+def transform_inputs(t: torch.Tensor, spec: InputSpec) -> torch.Tensor:
+    """:func:`prepare_inputs` on a tensor already on the device (differentiable: EGL moves samples through it).
+    Raw features (N×F) are returned as they are."""
     if t.ndim == 4:
         lo, hi = spec.range
         if spec.resize and spec.resize != t.shape[-1]:

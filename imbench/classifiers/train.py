@@ -137,6 +137,14 @@ class EpochOrder(Protocol):
     def __call__(self, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor: ...
 
 
+class BatchInputs(Protocol):
+    """The inputs of the mini-batch of samples ``idx`` (default: ``X[idx]``), for a method that changes
+    training samples during training (EGL moves its synthetic rows before each update). ``progress`` is
+    the fraction of training done before the step, as :class:`SampleLoss` gets it."""
+
+    def __call__(self, idx: torch.Tensor, progress: float) -> torch.Tensor: ...
+
+
 def train_model(
     model: nn.Module,
     X: torch.Tensor,
@@ -150,11 +158,13 @@ def train_model(
     progress: Callable[[int, float], None] | None = None,
     loss_fn: SampleLoss | None = None,
     epoch_order: EpochOrder | None = None,
+    batch_inputs: BatchInputs | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on (X, y); X and y already live on the model's device.
 
     ``loss_fn`` replaces the schedule's loss; ``epoch_order`` draws each epoch's sample order (and so
-    its length) instead of a permutation of the training set.
+    its length) instead of a permutation of the training set; ``batch_inputs`` gives each mini-batch's
+    inputs instead of ``X[idx]``.
     Raises :class:`TrainingError` as soon as the loss is not finite or diverges (:mod:`imbench.divergence`),
     naming epoch, step and seed.
     With ``schedule.amp='bf16'`` on CUDA the forward pass and loss run under bfloat16 autocast.
@@ -186,8 +196,9 @@ def train_model(
             if step >= total_steps:
                 break
             idx = order[start:start + schedule.batch_size].to(X.device)
+            xb = X[idx] if batch_inputs is None else batch_inputs(idx, step / total_steps)
             with autocast_context(precision, X.device):
-                logits = model(X[idx])
+                logits = model(xb)
                 losses = per_sample_loss(logits.float(), y[idx], schedule.loss) if loss_fn is None \
                     else loss_fn(logits.float(), y[idx], step / total_steps)
             loss = (losses * sample_weight[idx]).mean() if sample_weight is not None else losses.mean()
