@@ -242,7 +242,7 @@ def test_imsic_per_class_and_significance_mark():
     assert frame.loc["SMOTE", ("Fashion-MNIST", "Bag", "Recall")] == ""
     p = table.data.set_index("method").loc["smote", "mnist_class8_recall_p_vs_reference"]
     assert p < 1e-6
-    assert table.empty == {"InfoGAN (infogan)": "method not implemented yet (planned: He et al. 2021)",
+    assert table.empty == {"InfoGAN (infogan)": "no finished runs",
                            "DGC (dgc)": "method not implemented yet (planned: Wang et al. 2020)"}
 
 

@@ -125,8 +125,7 @@ METHODS: Mapping[str, MethodInfo] = _Registry()
 
 # Methods of the four papers that are not implemented yet, with the paper that defines them.
 PLANNED: dict[str, str] = {
-    "imsic": "He et al. 2021",
-    "infogan": "He et al. 2021", "dgc": "Wang et al. 2020",
+    "dgc": "Wang et al. 2020",
     "cwgan": "Engelmann & Lessmann 2021", "mesa": "Liu et al. 2020", "potential": "Yasinnik et al.",
 }
 
