@@ -11,6 +11,7 @@ from imbench import precision
 from imbench.classifiers.models import MLP
 from imbench.classifiers.train import Schedule, train_model
 from imbench.errors import ConfigError
+from imbench.methods.generative.base import GenerativeOversampler
 from imbench.methods.generative.cgan import CGANSampler
 from imbench.precision import BF16, FLOAT32, PrecisionPolicy, precision_policy
 from test_robustness import done_dirs, fake_record
@@ -74,19 +75,47 @@ def test_a_classifier_trains_under_bf16_autocast_when_the_policy_gives_it(cpu_bf
     assert abs(results["bf16"].final_loss - results["none"].final_loss) < 0.1
 
 
-def test_a_generator_under_bf16_records_it_and_still_samples_float32_images(cpu_bf16, one_torch_thread):
+class _TinyGenerator(GenerativeOversampler):
+    """A one-layer generator: enough to see in which precision the base class trains and samples."""
+
+    method_name = "tiny"
+
+    def _fit_generator(self, X, y, n_classes, gen) -> None:
+        self.net_ = torch.nn.Linear(4, int(np.prod(X.shape[1:])))
+        self.autocast_in_training_ = torch.is_autocast_enabled("cpu")
+        self.training_dtype_ = self.net_(torch.zeros(2, 4)).dtype
+        self._log_epoch(0, loss=1.0)
+
+    def _sample(self, class_index, n, gen):
+        self.sampling_dtype_ = self.net_(torch.zeros(n, 4)).dtype
+        return torch.sigmoid(self.net_(torch.randn(n, 4, generator=gen))).float()
+
+
+@pytest.mark.parametrize("amp, dtype", [("bf16", torch.bfloat16), ("auto", torch.float32)])
+def test_a_generator_trains_in_the_policys_precision_and_samples_in_float32(amp, dtype, cpu_bf16):
     cpu_bf16(True)
     rng = np.random.default_rng(0)
-    X = rng.random((96, 28, 28), dtype=np.float32)
-    y = np.r_[np.zeros(64, int), np.ones(32, int)]
+    X = rng.random((12, 1, 4, 4), dtype=np.float32)
+    y = np.r_[np.zeros(9, int), np.ones(3, int)]
+    with precision_policy(PrecisionPolicy(amp)):
+        sampler = _TinyGenerator(epochs=1, batch_size=4, device="cpu", random_state=0)
+        X_res, y_res = sampler.fit_resample(X, y)
+    assert sampler.training_dtype_ == dtype and sampler.autocast_in_training_ == (amp == "bf16")
+    assert sampler.sampling_dtype_ == torch.float32  # sampling is outside autocast
+    assert sampler.fit_info()["precision"] == (BF16 if amp == "bf16" else FLOAT32)
+    assert X_res.dtype == np.float32 and len(X_res) == 18 and 0 <= X_res.min() and X_res.max() <= 1
+
+
+@pytest.mark.slow  # emulated bf16 convolutions on a CPU without it: ~14 s for one step
+def test_a_stepped_generator_trains_under_bf16_when_asked(cpu_bf16, one_torch_thread):
+    cpu_bf16(True)
+    rng = np.random.default_rng(0)
+    X = rng.random((80, 28, 28), dtype=np.float32)
+    y = np.r_[np.zeros(64, int), np.ones(16, int)]
     with precision_policy(PrecisionPolicy("bf16")):
         sampler = CGANSampler(epochs=1, batch_size=64, device="cpu", random_state=0)
-        X_res, y_res = sampler.fit_resample(X, y)
-    assert sampler.fit_info()["precision"] == BF16
-    assert X_res.dtype == np.float32 and len(X_res) == 128 and 0 <= X_res.min() and X_res.max() <= 1
-    plain = CGANSampler(epochs=1, batch_size=64, device="cpu", random_state=0)
-    plain.fit_resample(X, y)
-    assert plain.fit_info()["precision"] == FLOAT32
+        X_res, _ = sampler.fit_resample(X, y)
+    assert sampler.fit_info()["precision"] == BF16 and X_res.dtype == np.float32 and len(X_res) == 128
 
 
 def test_a_job_asking_for_bf16_on_a_cpu_without_it_says_so_records_float32_and_resumes_under_auto(
