@@ -10,8 +10,9 @@ import torch
 
 from imbench.errors import ConfigError, TrainingError
 from imbench.methods.generative import infogan as infogan_module
-from imbench.methods.generative.infogan import (IMSICSampler, InfoGANSampler, default_structure, match_codes,
-                                                normalise_structure, pairwise_mse, parent_mask, structure_loss)
+from imbench.methods.generative.infogan import (IMSICSampler, InfoGANSampler, default_structure,
+                                                independence_cap, match_codes, normalise_structure,
+                                                pairwise_mse, parent_mask, structure_loss)
 from imbench.methods.generative.infogan_nets import InfoGANDiscriminator, InfoGANGenerator
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -84,6 +85,44 @@ def test_code_mode_structure_loss_is_zero_for_random_predictions_paper_mode_is_n
             assert pred.grad is None or not pred.grad.any()
             for reduction in ("per_sample", "batch_mean"):
                 assert structure_loss(pred.detach(), code, mask, reduction, mode="paper").item() != 0.0
+
+
+def test_eq6_as_written_is_unbounded_below_and_the_independence_cap_bounds_it():
+    gen = torch.Generator().manual_seed(1)
+    mask = parent_mask(default_structure(4), 4)
+    n_nonparents = int((1 - mask).sum())
+    code = torch.randn(64, 4, generator=gen)
+    for reduction in ("per_sample", "batch_mean"):
+        cap = independence_cap(1.0, reduction, 64)
+        assert cap == (2.0 if reduction == "per_sample" else 2.0 / 64)
+        losses, capped = [], []
+        for scale in (1.0, 10.0, 1000.0):  # D's code head pushing c' away from everything
+            pred = scale * (torch.randn(64, 4, generator=gen) + 1.0)
+            losses.append(structure_loss(pred, code, mask, reduction).item())
+            capped.append(structure_loss(pred, code, mask, reduction, nonparent_cap=cap).item())
+        assert losses[-1] < -1e4 * n_nonparents * cap  # as written: no lower limit
+        assert min(capped) >= -n_nonparents * cap - 1e-6
+    # below the cap the capped loss is Eq. 6 exactly; beyond it a non-parent pair gives no gradient
+    pred = code[:, [1, 0, 3, 2]].clone().requires_grad_(True)  # near independence of the non-parents
+    assert (structure_loss(pred, code, mask, "per_sample", nonparent_cap=1e9).item()
+            == pytest.approx(structure_loss(pred, code, mask, "per_sample").item()))
+    far = (pred.detach() + 100.0).requires_grad_(True)
+    structure_loss(far, code, parent_mask({0: [], 1: [], 2: [], 3: []}, 4), "per_sample", nonparent_cap=2.0).backward()
+    assert not far.grad.any()
+
+
+def test_imsic_paper_training_info_loss_stays_above_the_cap_bound_and_is_recorded():
+    X, y = _data(seed=2)
+    s = IMSICSampler(random_state=5, **{**FAST, "epochs": 3})
+    s.fit_resample(X, y)
+    info = s.fit_info()
+    assert info["nonparent_cap"] == {"setting": "independence", "value": pytest.approx(2.0 / 16)}
+    assert "capped at nonparent_cap" in info["continuous_loss"]
+    bound = -0.15 * 9 * 2.0 / 16  # lambda_con x 9 non-parent pairs x cap; the CE term is >= 0
+    assert all(h["info"] >= bound - 1e-6 for h in s.history_)
+    code_mode = IMSICSampler(mode="code", **FAST)
+    code_mode.fit_resample(X, y)
+    assert code_mode.fit_info()["nonparent_cap"] is None
 
 
 def test_default_structure_is_the_released_one():
@@ -182,6 +221,8 @@ def test_32x32_input_is_not_resized_and_same_seed_same_images():
     ({"lambda_con": -0.1}, "lambda_con"),
     ({"lambda_cat": -1.0}, "lambda_cat"),
     ({"reduction": "sum"}, "reduction"),
+    ({"nonparent_cap": "half"}, "nonparent_cap"),
+    ({"nonparent_cap": -1.0}, "nonparent_cap"),
     ({"sample_code_std": [1.0, 2.0]}, "sample_code_std must be one number or a list of 4"),
     ({"n_categories": 2}, "n_categories=2 is smaller than the number of classes"),
     ({"img_size": 40}, "img_size must be a multiple of 16"),
