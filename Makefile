@@ -129,7 +129,8 @@ table-gamo-2:
 
 table-imsic-1: data data-fmnist
 	$(RUN) experiment=imsic_1
-	$(RUN) experiment=imsic_1 data=fmnist classifier.schedule.epochs=25
+	$(RUN) experiment=imsic_1 data=fmnist classifier.schedule.epochs=25 hydra.sweeper.params.method=smote,infogan
+	$(RUN) experiment=imsic_1 data=fmnist classifier.schedule.epochs=25 method=imsic method.sampler.code_dim=3 method.sampler.structure=null
 	$(TABLE) imsic_1
 
 table-egl-1:

@@ -18,7 +18,7 @@ family=gamo_d,cg_cn,cg_d_cn
 # MNIST (dense form), cheap rows first
 run folds=$main method=none,smote classifier.schedule.loss=ce,ls "$@"
 run folds=$other method=cgan_cn classifier.schedule.loss=ce,ls "$@"
-run folds=$other method=$family method.form=dense method.loss=ce,ls "$@"
+run folds=$other method=$family ++method.form=dense method.loss=ce,ls "$@"  # ++: the sweep composes first with the default method, which has no form key
 run folds=$main method=gamo method.form=dense method.loss=ls,ce "$@"
 # Fashion-MNIST (convolutional form)
 run folds=$main data=fmnist classifier=gamo_conv_cn method=none classifier.schedule.loss=ce,ls "$@"
