@@ -229,14 +229,20 @@ def prepare_fold(plan: JobPlan, fp: FoldPlan) -> PreparedFold:
     else:
         test = Split(ds.X_train[fold.test], ds.y_train[fold.test])
         val = None if fold.val is None else Split(ds.X_train[fold.val], ds.y_train[fold.val])
-    X_tr, (X_te, X_val) = _preprocess(eff, ds, train.X, [test.X, None if val is None else val.X])
+    withheld = None
+    if method_class(eff["method"]).needs_withheld and fold.withheld is not None:
+        withheld = Split(ds.X_train[fold.withheld], ds.y_train[fold.withheld])
+    X_tr, (X_te, X_val, X_wh) = _preprocess(eff, ds, train.X, [test.X, None if val is None else val.X,
+                                                                 None if withheld is None else withheld.X])
     train, test = Split(X_tr, train.y), Split(X_te, test.y)
     val = None if val is None else Split(X_val, val.y)
+    withheld = None if withheld is None else Split(X_wh, withheld.y)
     counts = class_counts(train.y)
     task = FoldTask(
         fold=fold.index, train=train, val=val, minority=minority_classes(plan.skew, counts), counts=counts,
         method_seed=int(fold_rng(eff["seed"], fold.index, 3).integers(2**31 - 1)),
         repeats={r: int(fold_rng(eff["seed"], fold.index, 4 + r).integers(2**31 - 1)) for r in fp.todo},
+        withheld=withheld,
     )
     return PreparedFold(fp, task, test, counts)
 

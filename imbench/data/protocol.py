@@ -23,12 +23,16 @@ PROTOCOLS = ("holdout", "kfold", "shuffle_split")
 @dataclass
 class Fold:
     """Indices of one fold. With ``holdout`` train indexes the train pool and test the test pool;
-    otherwise all three index the single (skewed) pool."""
+    otherwise all three index the single (skewed) pool.
+
+    ``withheld`` indexes the rows of the pool the skew left out of this fold's draw (never in its
+    train, validation or test part): EGL's "Potential" adds some back."""
 
     index: int
     train: np.ndarray
     test: np.ndarray
     val: np.ndarray | None = None
+    withheld: np.ndarray | None = None
 
 
 def fold_rng(seed: int, *keys: int) -> np.random.Generator:
@@ -85,12 +89,13 @@ def make_folds(
             else:
                 test = np.arange(len(y_test))
             _check_classes("test", y_test[test], classes, f)
-            folds.append(Fold(f, train, test))
+            folds.append(Fold(f, train, test, withheld=np.setdiff1d(np.arange(len(y_pool)), train)))
         return folds
 
     wanted = target_counts(skew, class_counts(y_pool))
     keep = skew_indices(y_pool, wanted, fold_rng(seed, 0, 2), replace=skew.replace)
     y = y_pool[keep]
+    withheld = np.setdiff1d(np.arange(len(y_pool)), keep)
     if name == "kfold":
         if n_folds < 2:
             raise ConfigError("protocol=kfold needs folds >= 2")
@@ -119,5 +124,6 @@ def make_folds(
             _check_classes("validation", y[val], classes, f)
         _check_classes("train", y[tr], classes, f)
         _check_classes("test", y[te], classes, f)
-        folds.append(Fold(f, keep[np.sort(tr)], keep[np.sort(te)], None if val is None else keep[np.sort(val)]))
+        folds.append(Fold(f, keep[np.sort(tr)], keep[np.sort(te)], None if val is None else keep[np.sort(val)],
+                          withheld=withheld))
     return folds

@@ -98,7 +98,9 @@ class FoldTask:
     """One fold to fit: its parts, its classes' counts and every seed it needs.
 
     ``repeats`` maps each classifier repeat still to run to its classifier seed; ``method_seed`` seeds
-    the method's own randomness (a sampler's, a generator's)."""
+    the method's own randomness (a sampler's, a generator's). ``withheld``: the rows the skew left out of
+    this fold's draw (preprocessed like the training part), given only to a method that declares
+    ``needs_withheld`` (EGL's Potential), else None."""
 
     fold: int
     train: Split
@@ -107,6 +109,7 @@ class FoldTask:
     counts: dict[int, int]
     method_seed: int
     repeats: dict[int, int]
+    withheld: Split | None = None
 
 
 @dataclass
@@ -224,6 +227,7 @@ class Method(ABC):
     label: ClassVar[str] = ""
     reference: ClassVar[str] = ""
     profile_caps: ClassVar[tuple[ProfileCap, ...]] = ()
+    needs_withheld: ClassVar[bool] = False  # True: FoldTask.withheld holds the rows the skew left out
 
     @classmethod
     def capped_config(cls, cfg: dict, profile: Mapping[str, Any]) -> dict:
