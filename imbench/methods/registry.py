@@ -125,7 +125,6 @@ METHODS: Mapping[str, MethodInfo] = _Registry()
 
 # Methods of the four papers that are not implemented yet, with the paper that defines them.
 PLANNED: dict[str, str] = {
-    "dgc": "Wang et al. 2020",
     "cwgan": "Engelmann & Lessmann 2021", "mesa": "Liu et al. 2020",
 }
 
