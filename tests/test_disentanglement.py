@@ -131,3 +131,52 @@ def test_validate_command_prints_every_case(capsys):
     out = capsys.readouterr().out
     assert "ground-truth factors" in out and "random codes" in out and out.count("factors without") == 5
     assert "total" in out
+
+
+# ----- IMSIC Fig. 4b: the GAN sweep ------------------------------------------------------------------
+TINY_SWEEP = dict(iterations=2, train_size=400, img_size=32, batch_size=16, metric_num_train=40, metric_num_eval=20,
+                  metric_num_variance_estimate=200, metric_batch_size=8)
+
+
+def test_gan_sweep_scores_resumes_and_plots(tmp_path, one_torch_thread, monkeypatch):
+    import json
+
+    from imbench.disentanglement import gan_sweep
+
+    settings = gan_sweep.SweepSettings(**TINY_SWEEP)
+    records = gan_sweep.run_sweep(["imsic"], [50.0], [0], settings, tmp_path, extra={"command": "test"},
+                                  log=lambda *_: None)
+    (rec,) = records
+    assert rec["method"] == "imsic" and rec["ir"] == 50.0 and rec["command"] == "test"
+    assert 0.0 <= rec["eval_accuracy"] <= 1.0 and 0.0 <= rec["train_accuracy"] <= 1.0
+    assert rec["num_dims"] == 4 + 3  # IMSIC's 4 continuous codes + one categorical value per shape
+    counts = {int(k): v for k, v in rec["train_counts"].items()}
+    assert sum(counts.values()) == 400 and counts[0] > 10 * max(counts[1], counts[2])  # shape 0 kept whole
+    saved = json.loads(gan_sweep.point_path(tmp_path, "imsic", 50.0, 0).read_text())
+    assert saved["eval_accuracy"] == rec["eval_accuracy"]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished point was trained again")
+
+    monkeypatch.setattr(gan_sweep, "run_point", no_training)
+    again = gan_sweep.run_sweep(["imsic"], [50.0], [0], settings, tmp_path, log=lambda *_: None)
+    assert again[0]["eval_accuracy"] == rec["eval_accuracy"]
+    png = gan_sweep.plot_sweep(again, tmp_path / "fig.png", "t", ["Made by: test"])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "| IMSIC | 50 |" in png.with_suffix(".md").read_text()
+
+
+@pytest.mark.parametrize("kwargs,match", [({"img_size": 48}, "img_size must be 32 or 64"),
+                                          ({"iterations": 0}, "iterations must be an integer >= 1")])
+def test_gan_sweep_bad_settings(kwargs, match):
+    from imbench.disentanglement.gan_sweep import SweepSettings
+
+    with pytest.raises(ConfigError, match=match):
+        SweepSettings(**kwargs)
+
+
+def test_gan_sweep_cli_bad_input_exits_2_without_traceback(tmp_path, capsys):
+    assert main(["gans", "--out", str(tmp_path), "--methods", "vae"]) == 2
+    assert "unknown method(s) ['vae']" in capsys.readouterr().err
+    assert main(["gans", "--out", str(tmp_path), "--irs", "fifty"]) == 2
+    assert "--irs takes comma-separated float values" in capsys.readouterr().err
+    assert not (tmp_path / "points").exists()
