@@ -7,7 +7,7 @@ images), at disentanglement_lib's defaults unless told otherwise.
 ``python -m imbench.disentanglement gans --out DIR`` is IMSIC's Fig. 4b: InfoGAN and IMSIC trained on
 dSprites with the shape factor skewed, their codes scored against the IR
 (:mod:`imbench.disentanglement.gan_sweep`); points resume from DIR, the figure goes to
-``DIR/fig4b_disentanglement.png`` with a caption and CSV."""
+``imsic_4b_disentanglement_<iterations>it_<side>px.png`` (with a caption and CSV) in ``--results-dir``."""
 from __future__ import annotations
 
 import argparse
@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--out", default=None,
                    help="also write the scores, settings, command, git state and hardware as JSON into this folder")
     g = sub.add_parser("gans", help="IMSIC Fig. 4b: InfoGAN / IMSIC codes scored against the IR")
-    g.add_argument("--out", required=True, help="folder of the points (resumed) and the figure")
+    g.add_argument("--out", required=True, help="folder of the points (resumed)")
+    g.add_argument("--results-dir", default=None, help="folder of the figure (default: --out)")
     g.add_argument("--methods", default="infogan,imsic")
     g.add_argument("--irs", default="50,100,200,300,400,500")
     g.add_argument("--seeds", default="0")
@@ -104,7 +105,8 @@ def _gans(args: argparse.Namespace, argv: list[str] | None) -> int:
     hosts = sorted({str((r.get("hardware") or {}).get("host")) for r in records})
     title = (f"IMSIC Fig. 4b: FactorVAE score vs IR on dSprites ({settings.iterations} GAN iterations, "
              f"{settings.img_size}x{settings.img_size})")
-    png = plot_sweep(records, out / "fig4b_disentanglement.png", title,
+    figure = Path(args.results_dir or out) / f"imsic_4b_disentanglement_{settings.iterations}it_{settings.img_size}px.png"
+    png = plot_sweep(records, figure, title,
                      [f"Made by: {command}", f"Points: {len(records)}", f"Git commit(s): {', '.join(commits)}",
                       f"Hardware: {', '.join(hosts)}"])
     print(f"wrote {png} (+ .md, .csv)")
