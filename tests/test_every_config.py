@@ -54,7 +54,12 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 TINY_METHODS = {"dgc": ["method.width=[8,8,8,8]", "method.decoder_width=[8,8,8]", "method.mc_samples=2"]}
 
 
-@pytest.mark.parametrize("name", METHOD_NAMES)
+# methods whose own test file trains them and whose fit here takes tens of seconds even capped: `-m slow`
+SLOW_METHODS = {"bagan"}  # autoencoder + GAN, ~20-40 s; tests/test_bagan.py trains it by default
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_METHODS else n
+                                  for n in METHOD_NAMES])
 def test_every_method_config_composes_instantiates_and_fits(name):
     eff = apply_profile(compose_plain([f"method={name}", "profile=quick", "profile.max_generator_batches=1",
                                        "profile.max_steps=3",

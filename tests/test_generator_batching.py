@@ -76,9 +76,9 @@ CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA de
 
 
 @pytest.mark.parametrize("name,r_first,device", [
-    # ACGAN and R-CGAN on the CPU take ~30-40 s each: run with `-m slow` (CGAN and R-CVAE cover the CPU
-    # path by default)
-    ("CGAN", False, "cpu"), pytest.param("CGAN", True, "cpu", marks=pytest.mark.slow),
+    # CGAN, ACGAN and R-CGAN on the CPU take ~15-40 s each: run with `-m slow` (R-CVAE covers the CPU path
+    # by default; the CUDA cases below cover CGAN and ACGAN where a GPU is)
+    pytest.param("CGAN", False, "cpu", marks=pytest.mark.slow), pytest.param("CGAN", True, "cpu", marks=pytest.mark.slow),
     pytest.param("ACGAN", False, "cpu", marks=pytest.mark.slow),
     ("CVAE", True, "cpu"),
     # on a GPU: vmap, batch norm and Adam under CUDA-graph capture (2 x 2 steps: 3 eager, then a replay)
