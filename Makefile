@@ -15,7 +15,7 @@ TABLE = $(PY) -m imbench.tables --profile $(PROFILE) --out-dir $(OUT) --results-
 .PHONY: install data data-fmnist test test-all run benchmark \
 	table-imsic-1 table-fajardo-1 table-fajardo-2 table-fajardo-3 table-fajardo-4 table-fajardo-5 table-fajardo-6 table-fajardo-7 table-fajardo-8 table-fajardo-9 \
 	table-gamo-1 table-gamo-2 table-gamo-5 table-egl-1 table-egl-2 table-egl-3 tables \
-	figure-fajardo-1 figure-fajardo-2 figure-gamo-4 figure-gamo-5 figure-imsic-3 figure-imsic-4b fid-weights report
+	figure-fajardo-1 figure-fajardo-2 figure-gamo-4 figure-gamo-5 figure-imsic-1 figure-imsic-3 figure-imsic-4b fid-weights report
 
 install:  ## install imbench (editable) and provision MNIST (the default job) and Fashion-MNIST (the GAMO example)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install $(TORCH_SPEC)
@@ -133,13 +133,17 @@ table-imsic-1: data data-fmnist
 	$(RUN) experiment=imsic_1 data=fmnist classifier.schedule.epochs=25 method=imsic method.sampler.code_dim=3 method.sampler.structure=null
 	$(TABLE) imsic_1
 
+figure-imsic-1: data
+	$(RUN) experiment=imsic_fig1
+	$(PY) -m imbench.figures imsic_fig1 --block step --profile $(PROFILE) --out-dir $(OUT)
+
 figure-imsic-3: data data-fmnist
-	$(RUN) experiment=imsic_3
-	$(RUN) experiment=imsic_3 data=fmnist classifier.schedule.epochs=25 hydra.sweeper.params.method=smote,infogan
-	$(RUN) experiment=imsic_3 data=fmnist classifier.schedule.epochs=25 method=imsic method.sampler.code_dim=3 method.sampler.structure=null
-	$(TABLE) imsic_3
-	$(PY) -m imbench.figures.ir_sweep imsic_3 --where data=mnist --profile $(PROFILE) --out-dir $(OUT) --results-dir $(RESULTS)
-	$(PY) -m imbench.figures.ir_sweep imsic_3 --where data=fmnist --profile $(PROFILE) --out-dir $(OUT) --results-dir $(RESULTS)
+	$(RUN) experiment=imsic_fig3
+	$(RUN) experiment=imsic_fig3 data=fmnist classifier.schedule.epochs=25 hydra.sweeper.params.method=smote,infogan
+	$(RUN) experiment=imsic_fig3 data=fmnist classifier.schedule.epochs=25 method=imsic method.sampler.code_dim=3 method.sampler.structure=null
+	$(TABLE) imsic_fig3
+	$(PY) -m imbench.figures.ir_sweep imsic_fig3 --where data=mnist --profile $(PROFILE) --out-dir $(OUT) --results-dir $(RESULTS)
+	$(PY) -m imbench.figures.ir_sweep imsic_fig3 --where data=fmnist --profile $(PROFILE) --out-dir $(OUT) --results-dir $(RESULTS)
 
 # IMSIC Fig. 4b: the GANs' budget on dSprites is not in the paper; FIG4B_ARGS are passed on to
 # python -m imbench.disentanglement gans (e.g. FIG4B_ARGS="--iterations 2000 --seeds 0,1,2 --device cuda")

@@ -453,7 +453,7 @@ def imsic_ir_records() -> list[dict]:
         for fold in range(3):
             for m, drop in (("smote", 0.1), ("imsic", 0.0)):
                 base = (0.8 if ir == 50 else 0.4) - drop
-                rec = make_record("imsic_3", m, fold=fold, skew="exp", ir=ir, minority=[5, 9], classes=[2, 5, 8, 9],
+                rec = make_record("imsic_fig3", m, fold=fold, skew="exp", ir=ir, minority=[5, 9], classes=[2, 5, 8, 9],
                                   counts={2: 4000, 5: 900, 8: int(4000 / ir) + 1, 9: int(4000 / ir)})
                 rec["metrics"]["per_class"] = _per_class(0.5, base + 0.01 * fold, 0.5)
                 recs.append(rec)
@@ -461,7 +461,7 @@ def imsic_ir_records() -> list[dict]:
 
 
 def test_imsic_ir_layout_one_block_per_ir_with_the_rarest_class():
-    table = build_table(spec_of("imsic_3"), imsic_ir_records())
+    table = build_table(spec_of("imsic_fig3"), imsic_ir_records())
     assert [b.heading for b in table.blocks] == ["IR 50", "IR 500"]
     low, high = (b.frame for b in table.blocks)
     col = ("MNIST", "9 (IR=50:1)", "Recall")
@@ -476,9 +476,9 @@ def test_ir_sweep_figure_rarest_class_per_run_and_files(tmp_path):
     from imbench.figures import ir_sweep
     out, res = tmp_path / "runs", tmp_path / "results"
     write_records(out, imsic_ir_records())
-    code = ir_sweep.main(["imsic_3", "--out-dir", str(out), "--results-dir", str(res), "--where", "data=mnist"])
+    code = ir_sweep.main(["imsic_fig3", "--out-dir", str(out), "--results-dir", str(res), "--where", "data=mnist"])
     assert code == 0
-    png = res / "imsic_3_quick_mnist_ir_sweep.png"
+    png = res / "imsic_fig3_quick_mnist_ir_sweep.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     numbers = pd.read_csv(png.with_suffix(".csv")).set_index(["method", "ir"])
     assert numbers.loc[("imsic", 50.0), "recall_mean"] == pytest.approx(0.81)
@@ -486,5 +486,5 @@ def test_ir_sweep_figure_rarest_class_per_run_and_files(tmp_path):
     assert numbers.loc[("imsic", 500.0), "recall_std"] == pytest.approx(0.01)
     assert (numbers["n_runs"] == 3).all()
     caption = png.with_suffix(".md").read_text()
-    assert "Made by: python -m imbench.figures.ir_sweep imsic_3" in caption and "| Ours (IMSIC) | 500 | 3 |" in caption
-    assert ir_sweep.main(["imsic_3", "--out-dir", str(tmp_path / "none"), "--results-dir", str(res)]) == 1
+    assert "Made by: python -m imbench.figures.ir_sweep imsic_fig3" in caption and "| Ours (IMSIC) | 500 | 3 |" in caption
+    assert ir_sweep.main(["imsic_fig3", "--out-dir", str(tmp_path / "none"), "--results-dir", str(res)]) == 1
