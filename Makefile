@@ -15,7 +15,7 @@ TABLE = $(PY) -m imbench.tables --profile $(PROFILE) --out-dir $(OUT) --results-
 .PHONY: install data data-fmnist test test-all run benchmark \
 	table-imsic-1 table-fajardo-1 table-fajardo-2 table-fajardo-3 table-fajardo-4 table-fajardo-5 table-fajardo-6 table-fajardo-7 table-fajardo-8 table-fajardo-9 \
 	table-gamo-1 table-gamo-2 table-gamo-5 table-egl-1 table-egl-2 table-egl-3 tables \
-	figure-fajardo-1 figure-fajardo-2 figure-gamo-4 figure-gamo-5 figure-imsic-1 figure-imsic-3 figure-imsic-4b fid-weights report
+	figure-fajardo-1 figure-fajardo-2 figure-gamo-4 figure-gamo-5 figure-imsic-1 figure-imsic-3 figure-imsic-4b figure-imsic-4de fid-weights report
 
 install:  ## install imbench (editable) and provision MNIST (the default job) and Fashion-MNIST (the GAMO example)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install $(TORCH_SPEC)
@@ -144,6 +144,11 @@ figure-imsic-3: data data-fmnist
 	$(TABLE) imsic_fig3
 	$(PY) -m imbench.figures.ir_sweep imsic_fig3 --where data=mnist --profile $(PROFILE) --out-dir $(OUT) --results-dir $(RESULTS)
 	$(PY) -m imbench.figures.ir_sweep imsic_fig3 --where data=fmnist --profile $(PROFILE) --out-dir $(OUT) --results-dir $(RESULTS)
+
+# IMSIC Fig. 4d/e: traversals of the continuous codes of a trained IMSIC (and InfoGAN), MNIST
+figure-imsic-4de: data
+	$(PY) -m imbench.figures.traversal --method imsic --results-dir $(RESULTS)
+	$(PY) -m imbench.figures.traversal --method infogan --results-dir $(RESULTS)
 
 # IMSIC Fig. 4b: the GANs' budget on dSprites is not in the paper; FIG4B_ARGS are passed on to
 # python -m imbench.disentanglement gans (e.g. FIG4B_ARGS="--iterations 2000 --seeds 0,1,2 --device cuda")

@@ -244,3 +244,21 @@ def test_non_finite_loss_raises_training_error_naming_method_epoch_and_seed(monk
     monkeypatch.setattr(infogan_module, "structure_loss", lambda *a, **k: torch.tensor(float("nan")))
     with pytest.raises(TrainingError, match=r"IMSIC training diverged: info loss is nan at epoch 1 \(seed 7\)"):
         IMSICSampler(random_state=7, **FAST).fit_resample(X, y)
+
+
+def test_traversal_varies_only_the_chosen_code_per_class_row(tmp_path):
+    from imbench.figures.traversal import traverse, write_traversals
+
+    X, y = _data(seed=4)
+    s = IMSICSampler(random_state=2, **FAST)
+    s.fit_resample(X, y)
+    t = traverse(s, code=3, values=[-2.0, 0.0, 2.0], seed=1)
+    assert t.images.shape == (3, 3, 32, 32) and t.classes == [0, 1, 2]
+    assert 0.0 <= t.images.min() and t.images.max() <= 1.0
+    assert np.abs(t.images[:, 0] - t.images[:, 2]).max() > 1e-4  # the code changes the image
+    again = traverse(s, code=3, values=[0.0], seed=1)
+    np.testing.assert_allclose(again.images[:, 0], t.images[:, 1], atol=1e-6)  # same z per row, same seed
+    with pytest.raises(ConfigError, match="code 4 does not exist"):
+        traverse(s, code=4, values=[0.0])
+    png = write_traversals(tmp_path / "t.png", [t, traverse(s, 0, [-1.0, 1.0])], "title", ["Made by: test"])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "Made by: test" in png.with_suffix(".md").read_text()
