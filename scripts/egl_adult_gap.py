@@ -15,6 +15,9 @@ n_max 11,208, 4 stratified shuffle-splits 64/16/20) through imbench's own functi
 * ``hgb/*``        HistGradientBoostingClassifier defaults on the ordinal / one-hot / PCA-64 features;
 * ``*+potential``  the same, trained with as many withheld real minority rows added as the training part
                    has (imbench's ``Potential.added_rows``, same rows as the Potential records);
+* ``ceiling:*``    LR (one-hot) and HGB (ordinal) trained on a random half of the withheld rows (~11k
+                   negatives, ~5.5k positives, disjoint from the test part): what AUC-PR the same test
+                   split allows with plenty of training data;
 * ``mlp/pca64`` (``--mlp``; ``--mlp-potential`` for Potential): imbench's tabular MLP, seeded as the run
   records, with the test AUC-PR tracked at every epoch (val-selected, last and best-on-test epochs) and
   AUC-PR recomputed from the logit margin (float32 softmax ties).
@@ -238,6 +241,24 @@ def main() -> None:
             models = [("lr", "pca64", lr), ("lr", "onehot", lr), ("lr", "ordinal", lr)]
             if full:
                 models += [("hgb", "ordinal_raw", hgb), ("hgb", "onehot_raw", hgb), ("hgb", "pca64", hgb)]
+            def score(model_name: str, pt: np.ndarray, pp: np.ndarray, fit_s: float) -> None:
+                s = pt[:, 1]
+                m_ = imbench_metrics(y["test"], pt)
+                row = {"seed": seed, "fold": fold.index, "model": model_name, "auc_pr": ap(y["test"], s),
+                       "auc_pr_imbench": m_["auc_pr"], "auc_roc": float(roc_auc_score(y["test"], s)), "fit_s": fit_s}
+                if full:
+                    row["ap_at"] = m_["ap_at"]
+                    row["boot_std"], row["boot_lo"], row["boot_hi"] = bootstrap_std(y["test"], s, a.bootstrap, rng)
+                    neg = s[y["test"] == 0]
+                    n_neg = len(neg)
+                    for tag, n_pos in (("ir100", n_neg // 100), ("ir50", n_neg // 50), ("ir10", n_neg // 10),
+                                       ("ir1", n_neg)):
+                        n_rep = a.fresh if tag in ("ir100", "ir50") else max(a.fresh // 10, 20)
+                        row[f"fresh_{tag}"] = fresh_positives(neg, pp, n_pos, n_rep, rng)
+                out["rows" if full else "extra_seeds"].append(row)
+                print(f"seed {seed} fold {fold.index} {model_name:28s} AP {row['auc_pr']:.4f} "
+                      f"(imbench {row['auc_pr_imbench']:.4f}) ROC {row['auc_roc']:.4f}", flush=True)
+
             for name, var, make in models:
                 Xtr, Xte, Xpool, Xadd = variants[var]
                 for potential in ((False, True) if full else (False,)):
@@ -245,24 +266,22 @@ def main() -> None:
                     yfit = np.concatenate([y["train"], np.ones(len(Xadd), int)]) if potential else y["train"]
                     t0 = time.perf_counter()
                     m = make().fit(Xfit, yfit)
-                    pt, pp = m.predict_proba(Xte), m.predict_proba(Xpool)[:, 1]
-                    s = pt[:, 1]
-                    row = {"seed": seed, "fold": fold.index, "model": f"{name}/{var}" + ("+potential" if potential else ""),
-                           "auc_pr": ap(y["test"], s), "auc_pr_imbench": imbench_metrics(y["test"], pt)["auc_pr"],
-                           "auc_roc": float(roc_auc_score(y["test"], s)), "fit_s": time.perf_counter() - t0}
-                    if full:
-                        m_ = imbench_metrics(y["test"], pt)
-                        row["ap_at"] = m_["ap_at"]
-                        row["boot_std"], row["boot_lo"], row["boot_hi"] = bootstrap_std(y["test"], s, a.bootstrap, rng)
-                        neg = s[y["test"] == 0]
-                        n_neg = len(neg)
-                        for tag, n_pos in (("ir100", n_neg // 100), ("ir50", n_neg // 50), ("ir10", n_neg // 10),
-                                           ("ir1", n_neg)):
-                            n_rep = a.fresh if tag in ("ir100", "ir50") else max(a.fresh // 10, 20)
-                            row[f"fresh_{tag}"] = fresh_positives(neg, pp, n_pos, n_rep, rng)
-                    out["rows" if full else "extra_seeds"].append(row)
-                    print(f"seed {seed} fold {fold.index} {row['model']:28s} AP {row['auc_pr']:.4f} "
-                          f"(imbench {row['auc_pr_imbench']:.4f}) ROC {row['auc_roc']:.4f}", flush=True)
+                    score(f"{name}/{var}" + ("+potential" if potential else ""), m.predict_proba(Xte),
+                          m.predict_proba(Xpool)[:, 1], time.perf_counter() - t0)
+            if full:
+                # ceiling: the same models trained on a random half of the withheld rows (~11k negatives, ~5.5k
+                # positives; disjoint from every split's test part); fresh positives from the other half
+                wh = fold.withheld
+                half = np.random.default_rng(777 + fold.index).random(len(wh)) < 0.5
+                c_tr, c_pool = wh[half], wh[~half][ds.y_train[wh[~half]] == 1]
+                pre_c = build_preprocessor(["standardize_continuous"], continuous=ds.continuous).fit(ds.X_train[c_tr])
+                for model_name, feats, make in (
+                        ("ceiling:lr/onehot", lambda i: pre_c.transform(ds.X_train[i]), lr),
+                        ("ceiling:hgb/ordinal_raw", lambda i: X_ord[i], hgb)):
+                    t0 = time.perf_counter()
+                    m = make().fit(feats(c_tr), ds.y_train[c_tr])
+                    score(model_name, m.predict_proba(feats(fold.test)), m.predict_proba(feats(c_pool))[:, 1],
+                          time.perf_counter() - t0)
             if full and (a.mlp or a.mlp_potential):
                 rec_seed = task.repeats[0]
                 runs = []

@@ -488,3 +488,11 @@ def test_ir_sweep_figure_rarest_class_per_run_and_files(tmp_path):
     caption = png.with_suffix(".md").read_text()
     assert "Made by: python -m imbench.figures.ir_sweep imsic_fig3" in caption and "| Ours (IMSIC) | 500 | 3 |" in caption
     assert ir_sweep.main(["imsic_fig3", "--out-dir", str(tmp_path / "none"), "--results-dir", str(res)]) == 1
+
+
+def test_mesa_row_is_empty_with_the_reason_it_cannot_run():
+    from imbench.tables.model import empty_reason
+
+    reason = empty_reason("mesa")
+    assert "imbalanced-ensemble" in reason and "never copies a number" in reason
+    assert empty_reason("cwgan").startswith("method not implemented yet")

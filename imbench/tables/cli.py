@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from imbench.methods.registry import PLANNED, config_dir
+from imbench.methods.registry import NOT_RUNNABLE, PLANNED, config_dir
 from imbench.tables.collect import (
     UnknownExperiment, available_experiments, collect_records, count_other_profiles, keep_experiment_irs,
     load_table_spec, records_frame,
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sources = source_experiments(args.experiment, spec)
     records, left_out = keep_experiment_irs(args.conf_dir, collect_records(args.out_dir, sources, args.profile))
-    runnable = [m for m in spec.get("rows", []) if m not in PLANNED]
+    runnable = [m for m in spec.get("rows", []) if m not in PLANNED and m not in NOT_RUNNABLE]
     if not records:
         others = count_other_profiles(args.out_dir, sources, args.profile)
         seen = f" (found {', '.join(f'{n} of profile {p}' for p, n in others.items())})" if others else ""
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 1
         # Nothing in this table can run yet: still write it, every row marked empty with its reason.
-        print(f"{msg} No method of this table is implemented yet; writing it with every row empty.", file=sys.stderr)
+        print(f"{msg} No method of this table can run yet; writing it with every row empty and its reason.", file=sys.stderr)
     out = render(args.experiment, spec, records, args.profile, args.out_dir, notes=left_out)
     paths = write_outputs(out, args.results_dir, args.experiment, args.profile)
     print(out.markdown)

@@ -6,7 +6,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from imbench.methods.registry import METHODS, PLANNED, method_label
+from imbench.methods.registry import METHODS, NOT_RUNNABLE, PLANNED, method_label
 
 DATA_LABELS = {"mnist": "MNIST", "fmnist": "Fashion-MNIST", "cifar10": "CIFAR10", "svhn": "SVHN", "adult": "Adult"}
 FMNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -76,6 +76,8 @@ def data_label(name: str) -> str:
 
 def empty_reason(method: str) -> str:
     """Why a row of ``method`` has no numbers."""
+    if method in NOT_RUNNABLE:
+        return NOT_RUNNABLE[method]
     if method in PLANNED:
         return f"method not implemented yet (planned: {PLANNED[method]})"
     if method in METHODS:
