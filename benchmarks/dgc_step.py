@@ -69,13 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--widths", default="quarter,released")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     a = ap.parse_args(argv)
-    result = {"torch_threads": torch.get_num_threads(), "widths": {}}
+    import os
+
+    # other processes on the machine inflate every figure: the load is kept with them
+    result = {"torch_threads": torch.get_num_threads(), "load_average_start": list(os.getloadavg()), "widths": {}}
     for name in a.widths.split(","):
         r = measure(name, a.batches, a.predict, a.device)
         result["widths"][name] = r
         print(f"DGC {name:9s} {r['s_per_main_batch']:7.2f} s/main batch ({r['paper_schedule_train_hours']} h for "
               f"52 epochs x {BATCHES_PER_EPOCH} batches), {r['s_per_predicted_image']:.3f} s/test image "
               f"({r['test_set_predict_hours']} h for {TEST_IMAGES})", flush=True)
+    result["load_average_end"] = list(os.getloadavg())
     path = provenance.write_benchmark(result, "dgc_step", a.out, a.device, __file__,
                                       sys.argv[1:] if argv is None else argv)
     print(f"wrote {path}")
