@@ -15,7 +15,7 @@ TABLE = $(PY) -m imbench.tables --profile $(PROFILE) --out-dir $(OUT) --results-
 .PHONY: install data data-fmnist test test-all run benchmark \
 	table-imsic-1 table-fajardo-1 table-fajardo-2 table-fajardo-3 table-fajardo-4 table-fajardo-5 table-fajardo-6 table-fajardo-7 table-fajardo-8 table-fajardo-9 \
 	table-gamo-1 table-gamo-2 table-gamo-5 table-egl-1 table-egl-2 table-egl-3 tables \
-	figure-fajardo-1 figure-fajardo-2 figure-gamo-4 figure-gamo-5 figure-imsic-1 figure-imsic-3 figure-imsic-4b figure-imsic-4de fid-weights report
+	figure-fajardo-1 figure-fajardo-2 figure-gamo-4 figure-gamo-5 figure-imsic-1 figure-imsic-3 figure-imsic-4b figure-imsic-4de figure-egl-1 fid-weights report
 
 install:  ## install imbench (editable) and provision MNIST (the default job) and Fashion-MNIST (the GAMO example)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install $(TORCH_SPEC)
@@ -155,6 +155,9 @@ figure-imsic-4de: data
 FIG4B_ARGS ?=
 figure-imsic-4b:
 	$(PY) -m imbench.disentanglement gans --out $(OUT)/imsic_4b --results-dir $(RESULTS) $(FIG4B_ARGS)
+
+figure-egl-1:
+	$(PY) -m imbench.figures.egl_sine --results-dir $(RESULTS)
 
 table-egl-1:
 	$(RUN) experiment=egl_1
