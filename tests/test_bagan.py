@@ -123,6 +123,7 @@ def test_divergence_in_autoencoder_stage_raises(mnist) -> None:
         BAGANSampler(batch_size=8, lr=1e10, random_state=3, epochs=1, ae_epochs=2, device="cpu").fit_resample(X, y)
 
 
+@pytest.mark.slow  # two full BAGAN trainings (~15 s); the shared fixture's run covers training by default
 def test_same_seed_same_images_on_cpu(mnist) -> None:
     X, y = subset(mnist, {3: 6, 8: 3})
     runs = [BAGANSampler(batch_size=4, random_state=s, **FAST).fit_resample(X, y)[0] for s in (5, 5, 6)]

@@ -196,6 +196,7 @@ def test_generators_of_all_draws_train_as_one_group_and_resume(mnist_root, tmp_p
     assert (again.new, again.resumed) == (0, 2)
 
 
+@pytest.mark.slow  # ~10-20 s; tests/test_generator_batching.py checks a diverging group member by default
 def test_a_diverging_generator_fails_only_its_draws_runs(mnist_root, tmp_path, monkeypatch):
     from imbench.methods.generative.cgan import CGANSampler
 
