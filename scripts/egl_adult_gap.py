@@ -47,7 +47,8 @@ sys.path.insert(0, str(REPO))
 # ----------------------------------------------------------------------------- folds
 
 
-def compose(ir: int, seed: int, folds: int, method: str = "potential") -> tuple[dict, dict]:
+def compose(ir: int, seed: int, folds: int, method: str = "potential", extra: tuple[str, ...] = ()
+            ) -> tuple[dict, dict]:
     """The effective ``egl_1`` config (profile paper) for ``ir`` / ``seed``; ``method=potential`` so that
     ``prepare_fold`` also hands out the withheld rows (the folds do not depend on the method)."""
     from hydra import compose as hydra_compose, initialize_config_dir
@@ -57,14 +58,14 @@ def compose(ir: int, seed: int, folds: int, method: str = "potential") -> tuple[
     from imbench.methods.registry import config_dir
 
     overrides = ["experiment=egl_1", f"ir={ir}", f"seed={seed}", f"folds={folds}", "profile=paper",
-                 f"method={method}", "device=cpu", "progress=false", "out_dir=/nonexistent-egl-adult-gap"]
+                 f"method={method}", "device=cpu", "progress=false", "out_dir=/nonexistent-egl-adult-gap", *extra]
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         cfg = OmegaConf.to_container(hydra_compose(config_name="config", overrides=overrides), resolve=True)
     validate(cfg)
     return cfg, apply_profile(cfg)
 
 
-def build_plan(ir: int, seed: int, folds: int):
+def build_plan(ir: int, seed: int, folds: int, extra: tuple[str, ...] = ()):
     """imbench's JobPlan for the job, built without touching any out_dir (plan_job would)."""
     import torch
 
@@ -73,7 +74,7 @@ def build_plan(ir: int, seed: int, folds: int):
     from imbench.data.protocol import make_folds
     from imbench.runner import FoldPlan, JobPlan, job_description
 
-    cfg, eff = compose(ir, seed, folds)
+    cfg, eff = compose(ir, seed, folds, extra=extra)
     skew = skew_spec(eff)
     ds = load_dataset(eff["data"])
     fl = make_folds(eff["protocol"], skew, ds.y_train, None, eff["folds"], eff["seed"])
@@ -81,7 +82,7 @@ def build_plan(ir: int, seed: int, folds: int):
     return JobPlan(cfg, eff, torch.device("cpu"), ds, skew, False, plans, job_description(eff))
 
 
-def ordinal_columns(ds_X: np.ndarray, root: str) -> np.ndarray:
+def ordinal_columns(ds_X: np.ndarray, root: str) -> tuple[np.ndarray, list[str]]:
     """The 14 Adult columns, nominal ones ordinal-coded (index in imbench's one-hot vocabulary order)."""
     from imbench.data.tabular import load_tabular_dataset
 
@@ -145,11 +146,6 @@ def hgb():
     return HistGradientBoostingClassifier(random_state=0)
 
 
-def fit_predict(model, parts: dict, names=("test", "pool")) -> dict:
-    model.fit(parts["train"][0], parts["train"][1])
-    return {k: model.predict_proba(parts[k][0]) for k in names if k in parts}
-
-
 def train_mlp(plan, task, test, record_seed: int) -> dict:
     """imbench's classifier as the runs train it, with the test AP tracked per epoch."""
     import torch
@@ -174,6 +170,93 @@ def train_mlp(plan, task, test, record_seed: int) -> dict:
     return clf, trace, time.perf_counter() - t0
 
 
+_NUMERIC = ("age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week")
+
+
+def target_encoder(X_ord: np.ndarray, names: list[str], y: np.ndarray, fit_idx: np.ndarray):
+    """The EGL authors' Adult features (repo ``Adult/adult_notebook.ipynb``): StandardScaler on the 6
+    numeric columns, a target encoder on the 8 categorical ones (14 inputs), both fitted on ``fit_idx``.
+    sklearn's TargetEncoder stands in for category_encoders' (not installed); ``fit`` then ``transform``
+    (no cross-fitting), as the notebook's ``fit_transform`` of a ColumnTransformer on all rows."""
+    from sklearn.preprocessing import StandardScaler, TargetEncoder
+
+    num = [j for j, n in enumerate(names) if n in _NUMERIC]
+    cat = [j for j, n in enumerate(names) if n not in _NUMERIC]
+    sc = StandardScaler().fit(X_ord[fit_idx][:, num])
+    te = TargetEncoder(target_type="binary", random_state=0).fit(X_ord[fit_idx][:, cat], y[fit_idx])
+    return lambda idx: np.hstack([sc.transform(X_ord[idx][:, num]), te.transform(X_ord[idx][:, cat])])
+
+
+def authors_emulation(a, out: dict, rng: np.random.Generator) -> None:
+    """imbench's folds with the authors' Adult features (target encoding fitted on every row, labels
+    included: leakage) and/or their imbalance (no balancing step: all majority rows kept, minority
+    floor(n_maj / IR); ``skew.n_max=null``), for LR, HGB and imbench's MLP."""
+    import torch
+    from sklearn.metrics import roc_auc_score
+
+    from imbench.classifiers.downstream import prepare_inputs
+    from imbench.classifiers.train import predict_proba
+    from imbench.data.datasets import resolve_root
+    from imbench.data.preprocess import build_preprocessor
+    from imbench.methods.protocol import ClassifierFactory, FoldTask, Split
+    from imbench.runner import prepare_fold
+
+    for regime, extra in (("imbench (n_max 11208)", ()), ("authors (all majority rows)", ("skew.n_max=null",))):
+        plan = build_plan(a.ir, a.seed, a.folds, extra)
+        ds = plan.dataset
+        X_ord, names = ordinal_columns(ds.X_train, str(resolve_root(plan.effective["data"].get("root"))))
+        every = np.arange(len(ds.y_train))
+        te_full = target_encoder(X_ord, names, ds.y_train, every)
+        for fp in plan.folds:
+            fold = fp.fold
+            pf = prepare_fold(plan, fp)
+            y = {k: ds.y_train[getattr(fold, k)] for k in ("train", "val", "test")}
+            pool = fold.withheld[ds.y_train[fold.withheld] == 1]
+            counts = {k: np.bincount(v, minlength=2).tolist() for k, v in y.items()}
+            te_train = target_encoder(X_ord, names, ds.y_train, fold.train)
+            pre = build_preprocessor(["standardize_continuous"], continuous=ds.continuous).fit(ds.X_train[fold.train])
+            feats = {"te_full": te_full, "te_train": te_train, "onehot": lambda i: pre.transform(ds.X_train[i]),
+                     "ordinal_raw": lambda i: X_ord[i]}
+            runs = [("lr", "onehot", lr), ("lr", "te_train", lr), ("lr", "te_full", lr),
+                    ("hgb", "ordinal_raw", hgb), ("hgb", "te_train", hgb), ("hgb", "te_full", hgb)]
+            for name, var, make in runs:
+                f = feats[var]
+                t0 = time.perf_counter()
+                m = make().fit(f(fold.train), y["train"])
+                pt, pp = m.predict_proba(f(fold.test)), m.predict_proba(f(pool))[:, 1]
+                out["authors"].append(_emu_row(regime, fold.index, f"{name}/{var}", y["test"], pt, pp, counts, rng,
+                                               a.fresh, time.perf_counter() - t0))
+            if a.mlp:
+                f = te_full
+                task = pf.task
+                t = FoldTask(task.fold, Split(f(fold.train).astype(np.float32), y["train"]),
+                             Split(f(fold.val).astype(np.float32), y["val"]), task.minority, task.counts,
+                             task.method_seed, task.repeats)
+                test = Split(f(fold.test).astype(np.float32), y["test"])
+                clf, trace, secs = train_mlp(plan, t, test, task.repeats[0])
+                pt = clf.predict_proba(test.X)
+                pp = predict_proba(clf.model, prepare_inputs(f(pool).astype(np.float32), clf.input,
+                                                             torch.device("cpu")))[:, 1]
+                row = _emu_row(regime, fold.index, "mlp/te_full", y["test"], pt, pp, counts, rng, a.fresh, secs)
+                test_ap = np.array([t_ for _, t_ in trace])
+                row.update(best_epoch=clf.result.best_epoch, test_ap_last=float(test_ap[-1]),
+                           test_ap_oracle=float(test_ap.max()))
+                out["authors"].append(row)
+
+
+def _emu_row(regime, fold, model, y_test, pt, pp, counts, rng, n_fresh, secs) -> dict:
+    from sklearn.metrics import roc_auc_score
+
+    s = pt[:, 1]
+    neg = s[y_test == 0]
+    row = {"regime": regime, "fold": fold, "model": model, "counts": counts, "auc_pr": ap(y_test, s),
+           "auc_pr_imbench": imbench_metrics(y_test, pt)["auc_pr"], "auc_roc": float(roc_auc_score(y_test, s)),
+           "fresh_ir100": fresh_positives(neg, pp, len(neg) // 100, n_fresh, rng), "fit_s": secs}
+    print(f"{regime:28s} fold {fold} {model:18s} AP {row['auc_pr']:.4f} (imbench {row['auc_pr_imbench']:.4f}) "
+          f"ROC {row['auc_roc']:.4f} fresh {row['fresh_ir100'][0]:.3f} counts {counts} ({secs:.0f}s)", flush=True)
+    return row
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -188,6 +271,10 @@ def main() -> None:
                    help="other base seeds (other skew draws) for the LR models")
     p.add_argument("--bootstrap", type=int, default=1000)
     p.add_argument("--fresh", type=int, default=500)
+    p.add_argument("--authors-emulation", action="store_true",
+                   help="also run LR/HGB (and with --mlp the MLP) on the EGL authors' Adult features (target "
+                        "encoding fitted on all rows) and their imbalance (skew.n_max=null)")
+    p.add_argument("--skip-main", action="store_true", help="skip the main comparison (with --authors-emulation)")
     p.add_argument("--out", default=None, help="JSON file for every number")
     a = p.parse_args()
 
@@ -202,7 +289,7 @@ def main() -> None:
     from imbench.runner import prepare_fold
 
     rng = np.random.default_rng(12345)
-    out: dict = {"args": vars(a), "rows": [], "counts": [], "mlp": [], "extra_seeds": []}
+    out: dict = {"args": vars(a), "rows": [], "counts": [], "mlp": [], "extra_seeds": [], "authors": []}
 
     def run_seed(seed: int, full: bool) -> None:
         plan = build_plan(a.ir, seed, a.folds)
@@ -322,9 +409,12 @@ def main() -> None:
                           f"best_epoch {row['best_epoch']} last {row['test_ap_last']:.4f} oracle "
                           f"{row['test_ap_oracle']:.4f}@{row['test_ap_oracle_epoch']} ({secs:.0f}s)", flush=True)
 
-    run_seed(a.seed, True)
-    for s in a.extra_seeds:
-        run_seed(s, False)
+    if not a.skip_main:
+        run_seed(a.seed, True)
+        for s in a.extra_seeds:
+            run_seed(s, False)
+    if a.authors_emulation:
+        authors_emulation(a, out, rng)
     report(out)
     if a.out:
         Path(a.out).write_text(json.dumps(out, indent=1))
@@ -337,6 +427,21 @@ def _ms(v) -> str:
 
 
 def report(out: dict) -> None:
+    if out["authors"]:
+        print("\n## Authors' features / imbalance (imbench folds), mean ± std over the splits\n")
+        print("| regime | model | train (0/1) | test (0/1) | AUC-PR | AUC-ROC | fresh positives at test IR 100 |")
+        print("|---|---|---|---|---|---|---|")
+        for key in dict.fromkeys((r["regime"], r["model"]) for r in out["authors"]):
+            rs = [r for r in out["authors"] if (r["regime"], r["model"]) == key]
+            print(f"| {key[0]} | {key[1]} | {rs[0]['counts']['train']} | {rs[0]['counts']['test']} | "
+                  f"{_ms([r['auc_pr'] for r in rs])} | {_ms([r['auc_roc'] for r in rs])} | "
+                  f"{_ms([r['fresh_ir100'][0] for r in rs])} |")
+        for r in out["authors"]:
+            if r["model"].startswith("mlp"):
+                print(f"  {r['regime']} fold {r['fold']} mlp: best_epoch {r['best_epoch']} AP {r['auc_pr']:.3f} "
+                      f"last {r['test_ap_last']:.3f} oracle {r['test_ap_oracle']:.3f}")
+    if not out["rows"]:
+        return
     print("\n## Part counts (class 0 / class 1)\n")
     print("| split | train | val | test | withheld minority | Potential adds | dims |\n|---|---|---|---|---|---|---|")
     for c in out["counts"]:

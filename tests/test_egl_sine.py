@@ -55,7 +55,7 @@ def test_eta2_zero_keeps_the_points_and_a_short_run_moves_them_towards_the_curve
 
 def test_cli_writes_figure_caption_and_every_seed(tmp_path):
     assert es.main(["--seeds", "2", "--iterations", "5", "--pretrain", "20", "--results-dir", str(tmp_path)]) == 0
-    png = tmp_path / "egl_fig1_sine.png"
+    png = tmp_path / "egl_fig1_sine_xy_5it_20pre.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "EGL's curve MSE below the baseline's in" in png.with_suffix(".md").read_text()
     assert es.main(["--seeds", "0", "--results-dir", str(tmp_path)]) == 2

@@ -14,7 +14,7 @@ points with x ~ U(−5, 5) on the curve, 20 synthetic points with x ~ U(−5, 5)
 
 Scores per seed: the regressor's MSE to the true curve on 1,001 points of [−5, 5] (baseline, train only, EGL) and
 the synthetic points' mean |y − sin(πx/2)| before and after. Writes ``<results-dir>/egl_fig1_sine.png`` (seed 0's
-three panels, as the paper's figure), ``.md`` (the scores over seeds, mean ± std, the command, commit and
+three panels, as the paper's figure; other settings than the defaults add them to the name), ``.md`` (the scores over seeds, mean ± std, the command, commit and
 hardware) and ``.json`` (every seed's numbers).
 """
 from __future__ import annotations
@@ -188,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = SineSettings(iterations=a.iterations, pretrain=a.pretrain, move=a.move)
     results = [run_seed(settings, s) for s in range(a.seeds)]
-    out = Path(a.results_dir) / "egl_fig1_sine.png"
+    default = (a.iterations, a.pretrain, a.move) == (SineSettings.iterations, SineSettings.pretrain, "xy")
+    name = "egl_fig1_sine" if default else f"egl_fig1_sine_{a.move}_{a.iterations}it_{a.pretrain}pre"
+    out = Path(a.results_dir) / f"{name}.png"
     plot(results[0], out, f"EGL Fig. 1 (seed 0): {settings.iterations} meta steps, η1 {settings.eta1}, "
                           f"η2 {settings.eta2}, move {settings.move}")
     public = [{k: v for k, v in r.items() if not k.startswith("_")} for r in results]
