@@ -56,3 +56,25 @@ def test_binary_auc_pr_and_precision_at_recall():
 
 def test_lift():
     assert lift_percent(0.657, 0.654) == pytest.approx(0.4587, abs=1e-3)
+
+
+def test_confident_probabilities_do_not_tie_at_one_so_auc_pr_keeps_their_order():
+    """A float32 softmax rounds every row with a logit gap beyond ~17 to exactly 1.0; the tie then lowers
+    AUC-PR (found on an EGL Potential split: 0.084 from tied probabilities, 0.115 from the logits)."""
+    import torch
+    from sklearn.metrics import average_precision_score
+    from torch import nn
+
+    from imbench.classifiers.train import predict_proba
+
+    class Gap(nn.Module):  # logits (0, g): the positive class's probability is sigmoid(g)
+        def forward(self, x):
+            return torch.stack([torch.zeros_like(x[:, 0]), x[:, 0]], 1)
+
+    gaps = torch.tensor([[30.0], [25.0], [20.0], [18.0], [2.0], [-1.0]])
+    y = np.array([1, 0, 1, 0, 1, 0])  # the most confident row is positive, the second is not
+    p = predict_proba(Gap(), gaps)[:, 1]
+    assert len(np.unique(p)) == 6 and np.all(np.diff(p) < 0)
+    assert average_precision_score(y, p) == pytest.approx(average_precision_score(y, gaps[:, 0].numpy()))
+    tied = torch.softmax(Gap()(gaps).float(), dim=1)[:, 1].double().numpy()
+    assert average_precision_score(y, tied) < average_precision_score(y, p)  # what float32 gave

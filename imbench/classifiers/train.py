@@ -233,7 +233,9 @@ def predict_proba(model: nn.Module, X: torch.Tensor, batch_size: int = 2048) -> 
     """Softmax class probabilities, in evaluation mode, as a float64 numpy array."""
     was_training = model.training
     model.eval()
-    out = [torch.softmax(model(X[i:i + batch_size]).float(), dim=1).cpu() for i in range(0, len(X), batch_size)]
+    # float64 softmax: in float32 a confident row's probability rounds to exactly 1.0 once its logit gap passes
+    # ~17, and such ties lower the ranking metrics (AUC-PR); float64 keeps them apart up to a gap of ~37
+    out = [torch.softmax(model(X[i:i + batch_size]).double(), dim=1).cpu() for i in range(0, len(X), batch_size)]
     model.train(was_training)
     proba = torch.cat(out).double().numpy()
     if not np.all(np.isfinite(proba)):

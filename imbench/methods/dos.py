@@ -88,7 +88,7 @@ class DosPredictor:
     @torch.no_grad()
     def predict_proba(self, X: np.ndarray, batch: int = 2048) -> np.ndarray:
         Xt = prepare_inputs(X, INPUT, self.device)
-        out = [torch.softmax(self.network.classifier(self.network.embedding(Xt[i:i + batch])).float(), dim=1).cpu()
+        out = [torch.softmax(self.network.classifier(self.network.embedding(Xt[i:i + batch])).double(), dim=1).cpu()
                for i in range(0, len(Xt), batch)]
         proba = torch.cat(out).double().numpy()
         if not np.all(np.isfinite(proba)):

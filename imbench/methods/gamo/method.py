@@ -57,7 +57,7 @@ class GamoPredictor:
         for i in range(0, len(Xt), batch):
             x = Xt[i:i + batch]
             x = self.features(x) if self.features is not None else x.reshape(len(x), -1)
-            out.append(torch.softmax(self.classifier(x).float(), dim=1).cpu())
+            out.append(torch.softmax(self.classifier(x).double(), dim=1).cpu())  # float64: see classifiers.train
         proba = torch.cat(out).double().numpy()
         if not np.all(np.isfinite(proba)):
             raise TrainingError("GAMO's classifier predicts NaN/inf probabilities; training diverged")
