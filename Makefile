@@ -167,7 +167,7 @@ table-egl-2:
 	$(RUN) experiment=egl_2
 	$(TABLE) egl_2
 
-# Focal and LDAM run; CWGAN, MESA and EGL rows stay empty (with the reason) until those methods exist.
+# CWGAN, Focal, LDAM and EGL run; the MESA row stays empty (with the reason: no package ships it).
 table-egl-3:
 	$(RUN) experiment=egl_3
 	$(TABLE) egl_3

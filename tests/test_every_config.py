@@ -84,6 +84,10 @@ def test_every_method_config_composes_instantiates_and_fits(name):
     if METHODS[name].kind == "resample":
         assert fit.synthetic is not None and len(fit.synthetic.y) == len(fit.synthetic.mask)
         assert (fit.synthetic.count > 0) == (name != "none")
+        if name == "cwgan":  # its config asks for EGL's amount; the profile caps both trainings to 1 epoch of 1 batch
+            info = fit.info["oversampler"]
+            assert fit.synthetic.count == COUNTS[1] + COUNTS[2] == info["n_generated"]
+            assert info["epochs"] == info["aux_epochs"] == 1 and info["critic_steps"] == info["generator_steps"] == 1
     elif name == "gamo2pix":  # an end-to-end method that also makes images (for FID and previews)
         s = fit.synthetic
         assert s.count == sum(max(COUNTS.values()) - COUNTS[c] for c in (1, 2))

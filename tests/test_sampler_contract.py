@@ -31,6 +31,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks as sklearn_ch
 from imbench.errors import ConfigError
 from imbench.methods.augment import AugmentOverSampler
 from imbench.methods.base import NoOversampling
+from imbench.methods.cwgan import CWGANSampler
 from imbench.methods.mlp_cgan import MLPCGANSampler
 from imbench.methods.generative.acgan import ACGANSampler
 from imbench.methods.generative.bagan import BAGANSampler
@@ -47,6 +48,7 @@ TABULAR = [
     TorchRandomOverSampler(random_state=0, device="cpu"),
     TunedSMOTE(k_grid=(3,), cv=2, mlp_epochs=1, random_state=0, device="cpu"),
     NoOversampling(),
+    CWGANSampler(epochs=1, aux_epochs=1, max_batches_per_epoch=2, device="cpu", random_state=0),
 ]
 TINY = dict(epochs=1, batch_size=4, max_batches_per_epoch=1, device="cpu", random_state=0)
 IMAGE = [CGANSampler(**TINY), ACGANSampler(**TINY), CVAESampler(**TINY), BAGANSampler(**TINY),
@@ -216,6 +218,8 @@ BAD_PARAMETERS = [  # (sampler class, parameter, bad value): one of each kind of
     (BAGANSampler, "min_latent_res", 0), (BAGANSampler, "batch_size", 0),
     (TorchSMOTE, "k_neighbors", 0), (TorchSMOTE, "device", "cuda:x"), (TorchSMOTE, "block_size", 0),
     (TorchRandomOverSampler, "sampling_strategy", 1.5), (TunedSMOTE, "k_grid", (3, 0)), (TunedSMOTE, "cv", 1),
+    (CWGANSampler, "epochs", -1), (CWGANSampler, "gp_weight", -1.0), (CWGANSampler, "lr", 0.0),
+    (CWGANSampler, "clip", "yes"), (CWGANSampler, "max_batches_per_epoch", 0),
 ]
 
 

@@ -490,9 +490,12 @@ def test_ir_sweep_figure_rarest_class_per_run_and_files(tmp_path):
     assert ir_sweep.main(["imsic_fig3", "--out-dir", str(tmp_path / "none"), "--results-dir", str(res)]) == 1
 
 
-def test_mesa_row_is_empty_with_the_reason_it_cannot_run():
+def test_mesa_row_is_empty_with_the_reason_it_cannot_run(monkeypatch):
+    from imbench.methods.registry import PLANNED
     from imbench.tables.model import empty_reason
 
     reason = empty_reason("mesa")
     assert "imbalanced-ensemble" in reason and "never copies a number" in reason
-    assert empty_reason("cwgan").startswith("method not implemented yet")
+    assert "cwgan" not in PLANNED and empty_reason("cwgan") == "no finished runs"  # implemented: it runs
+    monkeypatch.setitem(PLANNED, "future_method", "Somebody 2030")
+    assert empty_reason("future_method") == "method not implemented yet (planned: Somebody 2030)"

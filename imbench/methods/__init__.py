@@ -19,6 +19,7 @@ _EXPORTS = {
     "TorchSMOTE": "imbench.methods.torch_smote",
     "TorchRandomOverSampler": "imbench.methods.torch_smote",
     "TunedSMOTE": "imbench.methods.tuned_smote",
+    "CWGANSampler": "imbench.methods.cwgan",
     "NoOversampling": "imbench.methods.base",
     # the method protocol and its methods
     "Method": "imbench.methods.protocol",

@@ -124,9 +124,7 @@ class _Registry(Mapping[str, MethodInfo]):
 METHODS: Mapping[str, MethodInfo] = _Registry()
 
 # Methods of the four papers that are not implemented yet, with the paper that defines them.
-PLANNED: dict[str, str] = {
-    "cwgan": "Engelmann & Lessmann 2021",
-}
+PLANNED: dict[str, str] = {}
 
 # Methods of the papers that imbench cannot run, with the reason a table prints in their empty cells.
 NOT_RUNNABLE: dict[str, str] = {
