@@ -40,6 +40,12 @@ def transform_inputs(t: torch.Tensor, spec: InputSpec) -> torch.Tensor:
     return t
 
 
+
+def label_indices(y: np.ndarray, classes: Sequence[int], device: torch.device | str = "cpu") -> torch.Tensor:
+    """Class labels ``y`` as positions in ``classes`` (int64 tensor on ``device``): the networks' targets."""
+    index = {int(c): i for i, c in enumerate(classes)}
+    return torch.as_tensor(np.vectorize(index.__getitem__)(y), dtype=torch.long, device=device)
+
 class DownstreamClassifier:
     """A torch classifier with a scikit-learn-like face: ``fit`` then ``predict_proba``.
 
@@ -106,9 +112,8 @@ class DownstreamClassifier:
     ) -> "DownstreamClassifier":
         self.device = torch.device(device)
         self.classes = [int(c) for c in classes]
-        index = {c: i for i, c in enumerate(self.classes)}
         Xt = prepare_inputs(X, self.input, self.device)
-        yt = torch.as_tensor(np.vectorize(index.__getitem__)(y), dtype=torch.long, device=self.device)
+        yt = label_indices(y, self.classes, self.device)
         w = None
         if synthetic is not None and synthetic.any() and self.synthetic_weight != 1.0:
             w = torch.ones(len(y), device=self.device)
@@ -118,7 +123,7 @@ class DownstreamClassifier:
         val_t = None
         if val is not None:
             val_t = (prepare_inputs(val[0], self.input, self.device),
-                     torch.as_tensor(np.vectorize(index.__getitem__)(val[1]), device=self.device))
+                     label_indices(val[1], self.classes, self.device))
         self.result = train_model(self.model, Xt, yt, self.schedule, sample_weight=w, seed=seed,
                                   val=val_t, val_score=val_score, progress=progress, loss_fn=self.loss_fn,
                                   epoch_order=self.epoch_order)
@@ -182,7 +187,6 @@ def fit_batched(
     _same_setup(clfs)
     dev = torch.device(device)
     classes = [int(c) for c in classes]
-    index = {c: i for i, c in enumerate(classes)}
     xs: dict[int, torch.Tensor] = {}
     ys: dict[int, torch.Tensor] = {}
     ws: dict[tuple, torch.Tensor | None] = {}
@@ -191,7 +195,7 @@ def fit_batched(
         if id(X) not in xs:
             xs[id(X)] = prepare_inputs(X, clf.input, dev)
         if id(y) not in ys:
-            ys[id(y)] = torch.as_tensor(np.vectorize(index.__getitem__)(y), dtype=torch.long, device=dev)
+            ys[id(y)] = label_indices(y, classes, dev)
         use_w = synthetic is not None and synthetic.any() and clf.synthetic_weight != 1.0
         key = (id(synthetic), clf.synthetic_weight) if use_w else None
         if key not in ws:

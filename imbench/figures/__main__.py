@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from imbench.figures.grid import GridRow, write_grid
+from imbench.figures import parse_where
 from imbench.methods.registry import config_dir
 from imbench.figures.synthetic import load_preview
 from imbench.tables.collect import UnknownExperiment, available_experiments, collect_records, load_table_spec
@@ -38,12 +39,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     sources = list(spec.get("sources") or [a.experiment])
-    where = {}
-    for item in a.where:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            p.error(f"--where takes KEY=VALUE (a field of the records' job, e.g. data=mnist), got {item!r}")
-        where[key] = value
+    where = parse_where(p, a.where)
     records = [r for r in collect_records(a.out_dir, sources, a.profile) if r["job"]["skew"] == a.block
                and all(str(r["job"].get(k)) == v for k, v in where.items())]
     rows, classes, data, used = [], None, None, []

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from imbench.figures import parse_where
 from imbench.methods.registry import config_dir
 from imbench.tables.collect import (UnknownExperiment, available_experiments, collect_records, load_table_spec,
                                     records_frame)
@@ -121,12 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in metrics if m not in METRIC_NAMES]
     if unknown or not metrics:
         p.error(f"--metrics takes per-class metrics from {', '.join(METRIC_NAMES)}; got {a.metrics!r}")
-    where = {}
-    for item in a.where:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            p.error(f"--where takes KEY=VALUE (a field of the records' job, e.g. data=mnist), got {item!r}")
-        where[key] = value
+    where = parse_where(p, a.where)
     try:
         spec = load_table_spec(a.conf_dir, a.experiment)
     except UnknownExperiment as e:

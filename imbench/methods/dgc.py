@@ -86,7 +86,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from imbench.classifiers.downstream import InputSpec, prepare_inputs
+from imbench.classifiers.downstream import InputSpec, label_indices, prepare_inputs
 from imbench.errors import ConfigError, TrainingError
 from imbench.methods.dgc_nets import DgcModel
 from imbench.methods.protocol import FittedRun, FoldFit, FoldTask, JobContext, Method, ProfileCap
@@ -580,9 +580,8 @@ class Dgc(Method):
     def fit_fold(self, task: FoldTask, ctx: JobContext) -> FoldFit:
         classes = list(ctx.classes)
         counts = self.class_counts(task, classes)
-        index = {c: i for i, c in enumerate(classes)}
         X = self.inputs(task.train.X, ctx.device)
-        y = torch.as_tensor(np.vectorize(index.__getitem__)(task.train.y), dtype=torch.long, device=ctx.device)
+        y = label_indices(task.train.y, classes, ctx.device)
         runs = {}
         for repeat, seed in task.repeats.items():
             t0 = time.perf_counter()

@@ -64,7 +64,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from imbench.classifiers.downstream import InputSpec, prepare_inputs
+from imbench.classifiers.downstream import InputSpec, label_indices, prepare_inputs
 from imbench.classifiers.models import build_classifier
 from imbench.errors import ConfigError, TrainingError
 from imbench.methods.dos_training import DISTANCES, DosLoss, DosSchedule, DosTrainer, SplitNetwork
@@ -236,9 +236,8 @@ class Dos(Method):
     def fit_fold(self, task: FoldTask, ctx: JobContext) -> FoldFit:
         classes = list(ctx.classes)
         settings = self.class_settings(task, classes)
-        index = {c: i for i, c in enumerate(classes)}
         X = self._inputs(task.train.X, ctx.device)
-        y = torch.as_tensor(np.vectorize(index.__getitem__)(task.train.y), dtype=torch.long, device=ctx.device)
+        y = label_indices(task.train.y, classes, ctx.device)
         runs = {}
         for repeat, seed in task.repeats.items():
             t0 = time.perf_counter()
