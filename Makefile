@@ -123,6 +123,7 @@ table-gamo-2:
 	$(RUN) experiment=gamo_2 method=none
 	$(RUN) experiment=gamo_2 method=augment hydra.sweeper.params.data=cifar10
 	$(RUN) experiment=gamo_2 method=augment method.sampler.hflip=false hydra.sweeper.params.data=svhn
+	$(RUN) experiment=gamo_2 method=cdcgan_cn
 	$(RUN) experiment=gamo_2 method=gamo,gamo_d method.loss=ls
 	$(RUN) experiment=gamo_2 method=dos method.loss=ls
 	$(TABLE) gamo_2

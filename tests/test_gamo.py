@@ -269,6 +269,12 @@ def test_table_2_path_runs_end_to_end_on_generated_cifar_and_svhn_files(tmp_path
             rec = summary.records[0]
             assert rec["job"]["data"] == data and sum(rec["counts"]["test"].values()) == 50
             assert "NOT checked" in rec["data_provenance"]
+    # the cDCGAN+CN row: Fajardo's CGAN networks at 3×32×32, two mini-batches, then the Baseline CN
+    cdcgan = ["method=cdcgan_cn", "method.sampler.epochs=1", "method.sampler.batch_size=16",
+              "method.sampler.max_batches_per_epoch=2"]
+    rec = run_job(compose_plain([*base, "data=cifar10", *cdcgan]), log=lambda *a: None).records[0]
+    assert rec["job"]["method"] == "cdcgan_cn" and rec["counts"]["synthetic"] == 9 * 10 - 54
+    assert rec["method"]["kind"] == "resample" and 0 <= rec["metrics"]["acsa"] <= 1
     r = subprocess.run([sys.executable, "-m", "imbench.tables", "gamo_2", "--profile", "quick", "--out-dir", str(out),
                         "--results-dir", str(res)], capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 0, r.stderr
@@ -278,6 +284,7 @@ def test_table_2_path_runs_end_to_end_on_generated_cifar_and_svhn_files(tmp_path
     for m in ("none", "gamo"):
         for data in ("cifar10", "svhn"):
             assert cells.loc[m, f"{data}_ls_n"] == 1 and 0 <= cells.loc[m, f"{data}_ls_acsa_mean"] <= 1
+    assert cells.loc["cdcgan_cn", "cifar10_ls_n"] == 1 and cells.loc["cdcgan_cn", "svhn_ls_n"] == 0
 
 
 def test_table_2_without_the_files_names_the_fetch_command(tmp_path):

@@ -134,10 +134,11 @@ def test_lr_source_paper_vs_code_and_overrides():
 
 def test_bad_settings_and_shapes_raise_config_error():
     y = np.array([0, 0, 0, 1])
-    with pytest.raises(ConfigError, match="28×28 single-channel"):
-        CVAESampler(epochs=1, device="cpu").fit_resample(np.zeros((4, 32, 32), np.float32), y)
-    with pytest.raises(ConfigError, match="28×28 single-channel"):
-        CGANSampler(epochs=1, device="cpu").fit_resample(np.zeros((4, 3, 28, 28), np.float32), y)
+    # 28×28 (the paper) and 32×32 (scaled, CIFAR-10 / SVHN) with any channels; nothing else
+    with pytest.raises(ConfigError, match=r"28×28 images .* 32×32 .*got images of shape \(1, 30, 30\)"):
+        CVAESampler(epochs=1, device="cpu").fit_resample(np.zeros((4, 30, 30), np.float32), y)
+    with pytest.raises(ConfigError, match=r"got images of shape \(3, 28, 32\)"):
+        CGANSampler(epochs=1, device="cpu").fit_resample(np.zeros((4, 3, 28, 32), np.float32), y)
     with pytest.raises(ConfigError, match="sampling"):
         CVAESampler(sampling="mode").fit_resample(np.zeros((4, 784), np.float32), y)
     with pytest.raises(ConfigError, match="batch_size"):

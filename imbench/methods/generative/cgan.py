@@ -69,7 +69,7 @@ class CGANSampler(SteppedGenerator):
     verbose : bool, default=False
         Print the mean losses of every epoch.
     image_shape : tuple or None, default=None
-        (C, H, W) for flattened input that is not square; must be (1, 28, 28) here.
+        (C, H, W) for flattened input that is not square single-channel; (C, 28, 28) or (C, 32, 32) here.
 
     Attributes
     ----------
@@ -84,8 +84,9 @@ class CGANSampler(SteppedGenerator):
 
     Notes
     -----
-    Input images must be 28×28 single-channel in [0, 1] (N×28×28, N×1×28×28 or N×784); any other
-    shape raises ConfigError. A non-finite loss raises TrainingError naming the method, epoch and
+    Input images must be in [0, 1]: 28×28 single-channel as in the paper (N×28×28, N×1×28×28 or N×784),
+    or 32×32 with C channels (N×C×32×32, e.g. CIFAR-10 / SVHN; the same networks scaled: FC to
+    128×8×8, C output / input channels); any other shape raises ConfigError. A non-finite loss raises TrainingError naming the method, epoch and
     seed (checked once per epoch from losses accumulated on the device).
 
     References
@@ -144,8 +145,9 @@ class CGANSampler(SteppedGenerator):
 
     def _networks(self, n_classes: int) -> dict[str, nn.Module]:
         dev = self.device_
-        return {"G": ConditionalGenerator(self.noise_dim, n_classes).to(dev),
-                "D": Discriminator(label_channels=n_classes).to(dev)}
+        kw = self._image_kw()
+        return {"G": ConditionalGenerator(self.noise_dim, n_classes, **kw).to(dev),
+                "D": Discriminator(label_channels=n_classes, **kw).to(dev)}
 
     def _optimizers(self, nets: dict, capturable: bool) -> dict[str, torch.optim.Optimizer]:
         dev = self.device_

@@ -58,7 +58,7 @@ class CVAESampler(SteppedGenerator):
     verbose : bool, default=False
         Print the mean losses of every epoch.
     image_shape : tuple or None, default=None
-        (C, H, W) for flattened input that is not square; must be (1, 28, 28) here.
+        (C, H, W) for flattened input that is not square single-channel; (C, 28, 28) or (C, 32, 32) here.
 
     Attributes
     ----------
@@ -73,8 +73,9 @@ class CVAESampler(SteppedGenerator):
 
     Notes
     -----
-    Input images must be 28×28 single-channel in [0, 1] (N×28×28, N×1×28×28 or N×784); any other
-    shape raises ConfigError. Pixels are Bernoulli targets in [0, 1] (not binarised), as in the code.
+    Input images must be in [0, 1]: 28×28 single-channel as in the paper (N×28×28, N×1×28×28 or N×784),
+    or 32×32 with C channels (N×C×32×32, e.g. CIFAR-10 / SVHN; the same networks scaled: FC to
+    128×8×8, C output / input channels); any other shape raises ConfigError. Pixels are Bernoulli targets in [0, 1] (not binarised), as in the code.
     A non-finite loss raises TrainingError naming the method, epoch and seed (checked once per
     epoch from losses accumulated on the device).
 
@@ -122,8 +123,9 @@ class CVAESampler(SteppedGenerator):
 
     def _networks(self, n_classes: int) -> dict[str, nn.Module]:
         dev = self.device_
-        return {"E": ConditionalEncoder(self.noise_dim, n_classes).to(dev),
-                "Dec": ConditionalGenerator(self.noise_dim, n_classes).to(dev)}
+        kw = self._image_kw()
+        return {"E": ConditionalEncoder(self.noise_dim, n_classes, **kw).to(dev),
+                "Dec": ConditionalGenerator(self.noise_dim, n_classes, **kw).to(dev)}
 
     def _optimizers(self, nets: dict, capturable: bool) -> dict[str, torch.optim.Optimizer]:
         params = params_named(nets["E"]) + params_named(nets["Dec"])

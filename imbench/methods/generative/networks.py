@@ -1,5 +1,9 @@
 """The 28×28 networks of Fajardo et al. (2021), Tables 10, 11 and 13 (built on Wu's
-tensorflow-generative-model-collections, whose layers are the InfoGAN MNIST ones).
+tensorflow-generative-model-collections, whose layers are the InfoGAN MNIST ones), also scaled to
+S×S images with C channels (S = 32: CIFAR-10, SVHN -- GAMO's cDCGAN+CN row): the generator's FC goes
+to 128×(S/4)×(S/4) and its last deconvolution outputs C channels; the discriminator's first conv takes
+C (+ label) channels and its FC 128×(S/4)². The defaults (C=1, S=28) are the paper's networks, built
+layer for layer as before (same order, same initialisation).
 
 * :class:`ConditionalGenerator` -- CGAN/ACGAN generator and CVAE decoder (identical in all three):
   [z, one-hot y] → FC 1024 BN ReLU → FC 6272 BN ReLU → 128×7×7 → deconv 4×4 s2 64 BN ReLU →
@@ -32,7 +36,8 @@ from torch.nn import functional as F
 
 from imbench.errors import ConfigError
 
-IMAGE_SHAPE = (1, 28, 28)
+IMAGE_SHAPE = (1, 28, 28)  # the paper's (C, H, W), the networks' defaults
+IMAGE_SIZES = (28, 32)  # square sizes the networks are used at (MNIST/Fashion-MNIST; CIFAR-10/SVHN)
 BN_MOMENTUM = 0.1  # TensorFlow decay 0.9
 BN_EPS = 1e-5
 LEAK = 0.2
@@ -60,28 +65,37 @@ def init_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def _base_side(size: int) -> int:
+    """The side of the smallest feature map (two stride-2 4×4 layers with padding 1): S/4."""
+    if size < 4 or size % 4:
+        raise ConfigError(f"the Fajardo networks need an image side divisible by 4, got {size}")
+    return size // 4
+
+
 def label_maps(y_onehot: torch.Tensor, height: int = 28, width: int = 28) -> torch.Tensor:
     """N×K one-hot → N×K×H×W constant maps (``conv_cond_concat``)."""
     return y_onehot[:, :, None, None].expand(-1, -1, height, width)
 
 
 class ConditionalGenerator(nn.Module):
-    """G(z, y) / CVAE decoder p(x|z, y): returns N×1×28×28 images in (0, 1)."""
+    """G(z, y) / CVAE decoder p(x|z, y): returns N×C×S×S images in (0, 1) (default N×1×28×28)."""
 
-    def __init__(self, z_dim: int, n_classes: int) -> None:
+    def __init__(self, z_dim: int, n_classes: int, channels: int = 1, size: int = 28) -> None:
         super().__init__()
+        self.base = _base_side(size)
+        m = self.base
         self.fc = nn.Sequential(
             nn.Linear(z_dim + n_classes, 1024), _bn1d(1024), nn.ReLU(inplace=True),
-            nn.Linear(1024, 128 * 7 * 7), _bn1d(128 * 7 * 7), nn.ReLU(inplace=True),
+            nn.Linear(1024, 128 * m * m), _bn1d(128 * m * m), nn.ReLU(inplace=True),
         )
         self.deconv = nn.Sequential(
             nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1), _bn2d(64), nn.ReLU(inplace=True),
-            nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1),
+            nn.ConvTranspose2d(64, channels, 4, stride=2, padding=1),
         )
         init_weights(self)
 
     def logits(self, z: torch.Tensor, y_onehot: torch.Tensor) -> torch.Tensor:
-        h = self.fc(torch.cat([z, y_onehot], 1)).view(-1, 128, 7, 7)
+        h = self.fc(torch.cat([z, y_onehot], 1)).view(-1, 128, self.base, self.base)
         return self.deconv(h)
 
     def forward(self, z: torch.Tensor, y_onehot: torch.Tensor) -> torch.Tensor:
@@ -91,13 +105,14 @@ class ConditionalGenerator(nn.Module):
 class _Trunk(nn.Module):
     """conv 64 s2 LReLU → conv 128 s2 BN LReLU → FC 1024 BN LReLU (InfoGAN's D trunk)."""
 
-    def __init__(self, in_channels: int) -> None:
+    def __init__(self, in_channels: int, size: int = 28) -> None:
         super().__init__()
+        m = _base_side(size)
         self.net = nn.Sequential(
             nn.Conv2d(in_channels, 64, 4, stride=2, padding=1), nn.LeakyReLU(LEAK, inplace=True),
             nn.Conv2d(64, 128, 4, stride=2, padding=1), _bn2d(128), nn.LeakyReLU(LEAK, inplace=True),
             nn.Flatten(),
-            nn.Linear(128 * 7 * 7, 1024), _bn1d(1024), nn.LeakyReLU(LEAK, inplace=True),
+            nn.Linear(128 * m * m, 1024), _bn1d(1024), nn.LeakyReLU(LEAK, inplace=True),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -105,12 +120,13 @@ class _Trunk(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """D(x[, y]) → (logit N, features N×1024). ``label_channels`` = K for CGAN, 0 for ACGAN."""
+    """D(x[, y]) → (logit N, features N×1024). ``label_channels`` = K for CGAN, 0 for ACGAN; images
+    N×C×S×S (default N×1×28×28)."""
 
-    def __init__(self, label_channels: int = 0) -> None:
+    def __init__(self, label_channels: int = 0, channels: int = 1, size: int = 28) -> None:
         super().__init__()
         self.label_channels = label_channels
-        self.trunk = _Trunk(1 + label_channels)
+        self.trunk = _Trunk(channels + label_channels, size)
         self.head = nn.Linear(1024, 1)
         init_weights(self)
 
@@ -137,10 +153,10 @@ class AuxClassifier(nn.Module):
 class ConditionalEncoder(nn.Module):
     """CVAE q(z|x, y) → (mean, std), std = softplus(raw) + 1e-6."""
 
-    def __init__(self, z_dim: int, n_classes: int) -> None:
+    def __init__(self, z_dim: int, n_classes: int, channels: int = 1, size: int = 28) -> None:
         super().__init__()
         self.z_dim = z_dim
-        self.trunk = _Trunk(1 + n_classes)
+        self.trunk = _Trunk(channels + n_classes, size)
         self.head = nn.Linear(1024, 2 * z_dim)
         init_weights(self)
 
@@ -151,14 +167,18 @@ class ConditionalEncoder(nn.Module):
 
 
 # ----- training helpers shared by the CGAN, ACGAN and CVAE samplers ------------------------------
-def check_fajardo_images(X: torch.Tensor, method: str) -> None:
-    """These networks are the 28×28 single-channel ones of Fajardo et al. (MNIST / Fashion-MNIST)."""
-    if tuple(X.shape[1:]) != IMAGE_SHAPE:
+def check_fajardo_images(X: torch.Tensor, method: str) -> tuple[int, int]:
+    """These networks are the 28×28 ones of Fajardo et al. (MNIST / Fashion-MNIST), also built for
+    32×32 (CIFAR-10, SVHN); any number of channels. Returns ``(channels, size)`` of the N×C×S×S batch."""
+    shape = tuple(X.shape[1:])
+    if len(shape) != 3 or shape[1] != shape[2] or shape[1] not in IMAGE_SIZES or shape[0] < 1:
         raise ConfigError(
-            f"{method}: Fajardo et al.'s networks take 28×28 single-channel images (MNIST, Fashion-MNIST); "
-            f"got images of shape {tuple(X.shape[1:])} (C, H, W). Use another oversampler for this dataset")
+            f"{method}: Fajardo et al.'s networks take square 28×28 images (MNIST, Fashion-MNIST) or, scaled, "
+            f"32×32 ones (CIFAR-10, SVHN), with C channels; got images of shape {shape} (C, H, W). "
+            "Use another oversampler for this dataset")
     if len(X) < 2:
         raise ConfigError(f"{method}: need at least 2 training images for batch normalisation, got {len(X)}")
+    return shape[0], shape[1]
 
 
 def make_adam(params, lr: float, device: torch.device, capturable: bool = False) -> torch.optim.Adam:

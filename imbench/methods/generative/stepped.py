@@ -108,6 +108,11 @@ class SteppedGenerator(GenerativeOversampler):
     def _setup(self, n_classes: int) -> None:
         self.n_classes_ = n_classes
 
+    def _image_kw(self) -> dict[str, int]:
+        """``channels`` and ``size`` of the training images (set by the fit), for the networks."""
+        channels, size = getattr(self, "net_image_", (1, 28))
+        return {"channels": channels, "size": size}
+
     def _networks(self, n_classes: int) -> dict[str, nn.Module]:
         raise NotImplementedError
 
@@ -137,7 +142,7 @@ class SteppedGenerator(GenerativeOversampler):
         return info
 
     def _fit_generator(self, X: torch.Tensor, y: torch.Tensor, n_classes: int, gen: torch.Generator) -> None:
-        check_fajardo_images(X, self.method_name)
+        self.net_image_ = check_fajardo_images(X, self.method_name)
         dev = self.device_
         self._setup(n_classes)
         nets = self._networks(n_classes)
@@ -171,7 +176,7 @@ def fit_generators_batched(samplers: Sequence[SteppedGenerator], preps: Sequence
     dev = s0.device_
     n_classes = len(s0.classes_)
     for s, p in zip(samplers, preps):
-        check_fajardo_images(p.train_x, s.method_name)
+        s.net_image_ = check_fajardo_images(p.train_x, s.method_name)
         s._setup(n_classes)
     member_nets = []
     for s in samplers:  # each member's initial weights are its sequential ones
