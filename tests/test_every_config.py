@@ -36,9 +36,9 @@ def _data(image: bool, seed: int = 0) -> Split:
     return Split(np.clip(X, 0, 1), y)
 
 
-def _task(train: Split, val: Split | None = None) -> FoldTask:
+def _task(train: Split, val: Split | None = None, withheld: Split | None = None) -> FoldTask:
     return FoldTask(fold=0, train=train, val=val, minority=[1, 2], counts=dict(COUNTS), method_seed=3,
-                    repeats={0: 11})
+                    repeats={0: 11}, withheld=withheld)
 
 
 def _tiny_classifier(cfg: dict) -> dict:
@@ -71,7 +71,9 @@ def test_every_method_config_composes_instantiates_and_fits(name):
                      classifiers=ClassifierFactory(_tiny_classifier(eff["classifier"])), progress=False)
     # a method that trains with the classifier may use the validation part (EGL needs one)
     val = _data(image=True, seed=2) if METHODS[name].kind == "with_classifier" else None
-    fit = method.fit_fold(_task(_data(image=True), val), ctx)
+    # a method that asks for the rows the skew left out (Potential) gets them, as the runner gives them
+    withheld = _data(image=True, seed=3) if METHODS[name].cls.needs_withheld else None
+    fit = method.fit_fold(_task(_data(image=True), val, withheld), ctx)
     run = fit.runs[0]
     proba = run.predictor.predict_proba(_data(image=True, seed=1).X)
     assert proba.shape == (68, 3) and np.allclose(proba.sum(1), 1.0)
@@ -83,7 +85,9 @@ def test_every_method_config_composes_instantiates_and_fits(name):
         assert run.training["steps"] == 3
     if METHODS[name].kind == "resample":
         assert fit.synthetic is not None and len(fit.synthetic.y) == len(fit.synthetic.mask)
-        assert (fit.synthetic.count > 0) == (name != "none")
+        assert (fit.synthetic.count > 0) == (name not in ("none", "potential"))  # Potential adds real rows
+        if name == "potential":
+            assert len(fit.synthetic.y) == len(_data(image=True).y) + COUNTS[1] + COUNTS[2]
         if name == "cwgan":  # its config asks for EGL's amount; the profile caps both trainings to 1 epoch of 1 batch
             info = fit.info["oversampler"]
             assert fit.synthetic.count == COUNTS[1] + COUNTS[2] == info["n_generated"]
