@@ -302,8 +302,12 @@ def test_mlp_cgan_learns_where_each_class_lies():
     centre = np.where(y[:, None] == 0, 0.25, 0.75)
     X = np.clip(centre + rng.normal(0, 0.05, size=(len(y), 4)), 0, 1).astype(np.float32)
     torch.set_num_threads(1)
-    X_res, y_res = MLPCGANSampler(steps=600, batch_size=32, device="cpu", random_state=0).fit_resample(X, y)
+    sampler = MLPCGANSampler(steps=600, batch_size=32, device="cpu", random_state=0)
+    X_res, y_res = sampler.fit_resample(X, y)
     assert np.bincount(y_res).tolist() == [200, 200] and np.array_equal(X_res[:len(X)], X)
+    info = sampler.fit_info()  # what the run's record keeps
+    assert info["steps"] == 600 and info["synthesised"] == {"1": 180} and info["final_losses"]["step"] == 600
+    assert info["fake_label_share"] == pytest.approx({"0": 200 / 220, "1": 20 / 220})
     new = X_res[len(X):]
     assert new.min() >= 0 and new.max() <= 1
     assert abs(new.mean() - 0.75) < abs(new.mean() - 0.25)  # class 1's samples sit near class 1

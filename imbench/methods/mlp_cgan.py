@@ -11,6 +11,8 @@ Inputs are flattened and mapped to [-1, 1] (tanh output); the samples come back 
 """
 from __future__ import annotations
 
+import time
+
 from numbers import Integral, Real
 from typing import Any
 
@@ -72,7 +74,9 @@ class MLPCGANSampler(ImageOverSampler):
                               "divide 8-bit images by 255 or scale the features")
         self.seed_ = resolve_seed(self.random_state)
         device = resolve_device(self.device)
+        started = time.perf_counter()
         self.classes_ = np.unique(y)
+        self.train_labels_ = np.asarray(y)
         index = {c: i for i, c in enumerate(self.classes_)}
         with isolated_rng(device):
             torch.manual_seed(self.seed_)
@@ -88,9 +92,23 @@ class MLPCGANSampler(ImageOverSampler):
                     out = G(torch.randn(int(n), self.latent_dim, device=device), ClassBatch(labels, ()))
                     new_x.append(((out + 1) / 2).clamp_(0, 1).cpu().numpy().reshape((int(n),) + X.shape[1:]))
                     new_y.append(np.full(int(n), c, dtype=y.dtype))
+        self.fit_seconds_ = time.perf_counter() - started
+        self.synthesised_ = {str(c): int(n) for c, n in self.sampling_strategy_.items() if n > 0}
         if not new_x:
             return X, y
         return np.concatenate([X, *[a.astype(X.dtype, copy=False) for a in new_x]]), np.concatenate([y, *new_y])
+
+    def fit_info(self) -> dict:
+        """What the run's record keeps about the GAN: its settings, seed, last logged losses, time, and the
+        images made per class. The fake labels of training follow the training set's class frequencies, so
+        a rare class's conditional is trained on few fake samples (``fake_label_share``)."""
+        counts = {str(c): int(n) for c, n in zip(*np.unique(self.train_labels_, return_counts=True))}
+        total = sum(counts.values())
+        return {"method": "cGAN (MLP, GAMO's parts)", "steps": int(self.steps), "batch_size": int(self.batch_size),
+                "lr": float(self.lr), "latent_dim": int(self.latent_dim), "seed": self.seed_,
+                "final_losses": self.history_[-1] if self.history_ else None,
+                "fake_label_share": {c: n / total for c, n in counts.items()},
+                "fit_seconds": self.fit_seconds_, "synthesised": self.synthesised_}
 
     def _train(self, X: torch.Tensor, y: torch.Tensor, device: torch.device):
         n_classes = len(self.classes_)
