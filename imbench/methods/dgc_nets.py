@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from imbench.methods.generative.networks import init_weights
+
 LOGVAR_CLIP = 50.0  # the released code clips the encoder's log-variance to [-50, 50]
 VARIANCE_FLOOR = 1e-8  # ... and samples z = μ + ε·√(1e-8 + exp(log σ²))
 INIT_STD = 0.0099999
@@ -156,14 +158,7 @@ class DgcModel(nn.Module):
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """The released code's initialisation: weights N(0, 0.01²) (convolutions truncated at 2σ), biases 0."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.trunc_normal_(m.weight, std=INIT_STD, a=-2 * INIT_STD, b=2 * INIT_STD)
-            elif isinstance(m, (nn.Linear, nn.ConvTranspose2d)):
-                nn.init.normal_(m.weight, std=INIT_STD)
-            else:
-                continue
-            nn.init.zeros_(m.bias)
+        init_weights(self, std=INIT_STD)
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         """The parameters that the encoder-only steps (pretraining, LVO) update."""

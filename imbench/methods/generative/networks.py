@@ -52,13 +52,14 @@ def _bn2d(n: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(n, eps=BN_EPS, momentum=BN_MOMENTUM)
 
 
-def init_weights(module: nn.Module) -> None:
-    """Wu's ops.py initialisation: conv truncated N(0, 0.02), deconv and linear N(0, 0.02), biases 0."""
+def init_weights(module: nn.Module, std: float = INIT_STD) -> None:
+    """Wu's ops.py initialisation: conv truncated N(0, std²) at 2σ, deconv and linear N(0, std²), biases 0
+    (std 0.02 here; DGC's released code uses the same scheme with 0.01)."""
     for m in module.modules():
         if isinstance(m, nn.Conv2d):
-            nn.init.trunc_normal_(m.weight, std=INIT_STD, a=-2 * INIT_STD, b=2 * INIT_STD)
+            nn.init.trunc_normal_(m.weight, std=std, a=-2 * std, b=2 * std)
         elif isinstance(m, (nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, std=INIT_STD)
+            nn.init.normal_(m.weight, std=std)
         else:
             continue
         if m.bias is not None:
