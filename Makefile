@@ -14,8 +14,8 @@ TABLE = $(PY) -m imbench.tables --profile $(PROFILE) --out-dir $(OUT) --results-
 
 .PHONY: install data data-fmnist test test-all run benchmark \
 	table-imsic-1 table-fajardo-1 table-fajardo-2 table-fajardo-3 table-fajardo-4 table-fajardo-5 table-fajardo-6 table-fajardo-7 table-fajardo-8 table-fajardo-9 \
-	table-gamo-1 table-gamo-2 table-gamo-5 table-egl-1 table-egl-2 table-egl-3 tables \
-	figure-fajardo-1 figure-fajardo-2 figure-gamo-4 figure-gamo-5 figure-imsic-1 figure-imsic-3 figure-imsic-4b figure-imsic-4de figure-egl-1 fid-weights report
+	table-gamo-1 table-gamo-2 table-gamo-5 table-egl-1 table-egl-2 table-egl-3 table-egl-keel tables \
+	figure-fajardo-1 figure-fajardo-2 figure-gamo-4 figure-gamo-5 figure-imsic-1 figure-imsic-3 figure-imsic-4b figure-imsic-4de figure-egl-1 figure-egl-2 figure-egl-3 figure-egl-3-keel figure-egl-c fid-weights report
 
 install:  ## install imbench (editable) and provision MNIST (the default job) and Fashion-MNIST (the GAMO example)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install $(TORCH_SPEC)
@@ -172,6 +172,29 @@ table-egl-2:
 table-egl-3:
 	$(RUN) experiment=egl_3
 	$(TABLE) egl_3
+
+# Fig. 2: test PR curves of split 0 per IR (RS, SMOTE, EGL, Potential), from table-egl-1's runs.
+figure-egl-2:
+	$(PY) -m imbench.figures.pr_curves egl_1 --profile $(PROFILE) --out-dir $(OUT) --results-dir $(RESULTS)
+
+# Fig. 3: the Dolan-More profile over the data sets of Tables 2 and 3, and (beyond the paper) their
+# critical-difference diagram (Friedman + Nemenyi), from table-egl-2's and table-egl-3's runs.
+figure-egl-3:
+	$(PY) -m imbench.figures.performance_profile egl_2 egl_3 --profile $(PROFILE) --out-dir $(OUT) --results-dir $(RESULTS)
+	$(PY) -m imbench.figures.cd_datasets egl_2 egl_3 --profile $(PROFILE) --out-dir $(OUT) --results-dir $(RESULTS)
+
+# App. C: the convergence curves of EGL's first Adult split at 100:1, from table-egl-1's runs.
+figure-egl-c:
+	$(PY) -m imbench.figures.convergence egl_1 --profile $(PROFILE) --where ir=100 --out-dir $(OUT) --results-dir $(RESULTS)
+
+# Beyond the paper: Tables 2-3's board on the 101 binary imbalanced KEEL sets, with its profile and CD diagram.
+table-egl-keel:
+	$(RUN) experiment=egl_keel
+	$(TABLE) egl_keel
+
+figure-egl-3-keel:
+	$(PY) -m imbench.figures.performance_profile egl_keel --profile $(PROFILE) --out-dir $(OUT) --results-dir $(RESULTS)
+	$(PY) -m imbench.figures.cd_datasets egl_keel --profile $(PROFILE) --out-dir $(OUT) --results-dir $(RESULTS)
 
 # Every table whose data is available offline (CIFAR/SVHN tables need their data first).
 tables: table-fajardo-1 table-fajardo-2 table-fajardo-3 table-fajardo-4 table-fajardo-5 table-fajardo-6 \

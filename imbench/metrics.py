@@ -38,6 +38,28 @@ def precision_at_recall(y_true: np.ndarray, score: np.ndarray, k: float) -> floa
     return float(precision[ok[-1]]) if len(ok) else 0.0
 
 
+def pr_curve(y_true: np.ndarray, proba: np.ndarray, classes: Sequence[int], minority: Sequence[int],
+             digits: int = 6) -> dict | None:
+    """The test precision-recall curve of the positive (minority) class of a binary task.
+
+    Only the points a plotted curve shows are kept (scikit-learn's ``drop_intermediate``), so the record
+    stays small; recall decreases along the lists. Returns None for a multiclass task.
+
+    Returns
+    -------
+    dict or None
+        ``{"recall": [...], "precision": [...], "positive": label}``, values rounded to ``digits``.
+    """
+    classes = [int(c) for c in classes]
+    if len(classes) != 2:
+        return None
+    pos = int(minority[0]) if len(minority) == 1 else classes[1]
+    score = np.asarray(proba, dtype=np.float64)[:, classes.index(pos)]
+    precision, recall, _ = precision_recall_curve(np.asarray(y_true) == pos, score, drop_intermediate=True)
+    return {"recall": [round(float(v), digits) for v in recall],
+            "precision": [round(float(v), digits) for v in precision], "positive": pos}
+
+
 def auc_pr(y_true: np.ndarray, proba: np.ndarray, classes: Sequence[int], positive: int | None) -> float:
     """Average precision: of the positive class for binary tasks, one-vs-rest macro otherwise."""
     if len(classes) == 2:

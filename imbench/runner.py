@@ -37,12 +37,12 @@ from imbench.data.skew import SkewSpec, class_counts, minority_classes
 from imbench.devices import resolve_device
 from imbench.divergence import DivergenceSettings, divergence_settings
 from imbench.precision import PrecisionPolicy, precision_policy
-from imbench.errors import ConfigError, ImbenchError, RecordsError, TrainingError
+from imbench.errors import ConfigError, DataError, ImbenchError, RecordsError, TrainingError
 from imbench.figures.synthetic import save_preview
 from imbench.methods.protocol import (BatchPolicy, ClassifierFactory, FittedRun, FoldFit, FoldTask, JobContext,
                                       Method, Split)
 from imbench.methods.registry import build_method, method_class
-from imbench.metrics import evaluate
+from imbench.metrics import evaluate, pr_curve
 from imbench.records import (RESULT, CorruptRecord, adopt_legacy_run, finish_run, is_done, load_record, move_aside,
                              prepare_run_dir, run_hash)
 from imbench.synthetic_eval import check_fid_ready, measure_fid
@@ -211,13 +211,21 @@ def _set_aside_if_corrupt(run_dir: Path, log: Callable[..., None]) -> None:
 
 def _preprocess(eff: dict, ds: Dataset, X_tr: np.ndarray, others: list[np.ndarray | None]):
     spec = eff["data"].get("preprocess")
-    if ds.kind != "tabular" or not spec:
+    if ds.kind != "tabular":
         return X_tr, others
-    from imbench.data.preprocess import build_preprocessor
+    if spec:
+        from imbench.data.preprocess import build_preprocessor
 
-    pre = build_preprocessor(spec, continuous=ds.continuous)
-    X_tr = pre.fit_transform(X_tr).astype(np.float32)
-    return X_tr, [None if x is None else pre.transform(x).astype(np.float32) for x in others]
+        pre = build_preprocessor(spec, continuous=ds.continuous)
+        X_tr = pre.fit_transform(X_tr).astype(np.float32)
+        others = [None if x is None else pre.transform(x).astype(np.float32) for x in others]
+    missing = sum(int(np.isnan(x).sum()) for x in [X_tr, *others] if x is not None)
+    if missing:
+        steps = list(spec) if isinstance(spec, (list, tuple)) else ([spec] if spec else [])
+        raise DataError(f"data set {eff['data'].get('dataset')!r} has {missing} missing values after the "
+                        f"preprocessing {steps}; add 'impute' first, e.g. "
+                        f"data.preprocess=[{','.join(['impute', *[s for s in steps if s != 'none']])}]")
+    return X_tr, others
 
 
 def prepare_fold(plan: JobPlan, fp: FoldPlan) -> PreparedFold:
@@ -273,14 +281,15 @@ def fit_chunk(method: Method, prepared: list[PreparedFold], ctx: JobContext) -> 
 # record entries the runner fills; a method's FoldFit.info may add others (and fills oversampler/weight_search)
 RESERVED_RECORD_KEYS = frozenset({
     "experiment", "job", "run_id", "method", "metrics", "counts", "seeds", "synthetic_weight", "training", "fid",
-    "batched", "timing", "config", "effective", "data_provenance", "git", "hardware", "versions", "command",
+    "batched", "timing", "curves", "config", "effective", "data_provenance", "git", "hardware", "versions", "command",
     "started_at", "finished_at"})
 
 
 def build_record(plan: JobPlan, fold: PreparedFold, repeat: int, fit: FoldFit, run: FittedRun, metrics: dict,
-                 fid: dict | None, context: dict) -> dict:
+                 fid: dict | None, context: dict, curves: dict | None = None) -> dict:
     """Stage 3, a pure function: the record of one run. ``context`` holds what describes the execution
-    (run id, git, hardware, versions, command, start and end times)."""
+    (run id, git, hardware, versions, command, start and end times); ``curves`` the test PR curve of a
+    binary task (:func:`imbench.metrics.pr_curve`), for the figures."""
     clash = set(fit.info) & RESERVED_RECORD_KEYS
     if clash:
         raise ValueError(f"method {plan.effective['method']['name']!r} returned record entries {sorted(clash)} "
@@ -307,6 +316,7 @@ def build_record(plan: JobPlan, fold: PreparedFold, repeat: int, fit: FoldFit, r
         "fid": fid,
         "batched": run.batched,
         "timing": {"oversample_s": samples.seconds if samples is not None else 0.0, "train_s": run.train_s},
+        "curves": curves,
         "config": plan.cfg,
         "effective": {"folds": eff["folds"], "repeats": eff["repeats"],
                       "schedule": clf.get("schedule"), "weight_grid": clf.get("weight_grid")},
@@ -421,14 +431,16 @@ def _write_fold(plan: JobPlan, fold: PreparedFold, fit: FoldFit | ImbenchError, 
         try:
             if isinstance(run, ImbenchError):
                 raise run
-            metrics = evaluate(fold.test.y, run.predictor.predict_proba(fold.test.X), plan.dataset.classes,
-                               task.minority)
+            proba = run.predictor.predict_proba(fold.test.X)
+            metrics = evaluate(fold.test.y, proba, plan.dataset.classes, task.minority)
+            test_pr = pr_curve(fold.test.y, proba, plan.dataset.classes, task.minority)
         except TrainingError as e:
             failures.append(f"run {dirs[r].name} (fold {task.fold}, repeat {r}, classifier seed {seed}): {e}")
             bar.update(1)
             continue
         context = {"run_id": dirs[r].name, **execution, "started_at": started, "finished_at": _now()}
-        record = build_record(plan, fold, r, fit, run, metrics, fid, context)
+        record = build_record(plan, fold, r, fit, run, metrics, fid, context,
+                              {"test_pr": test_pr} if test_pr is not None else None)
         try:
             path = write_run(dirs[r], record, fit, task.minority, task.method_seed, bool(plan.cfg.get("rerun")))
         except RecordsError as e:  # this run is lost (not marked done); the fold's others may still be written

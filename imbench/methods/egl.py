@@ -239,6 +239,17 @@ class SyntheticMover:
                                "lower method.eta1 or method.eta2")
         self.moves = 0
         self.last_val_loss: float | None = None
+        self.start = X[n_real:].detach().clone()
+        self._epoch_losses: list[float] = []
+        self.val_loss_per_epoch: list[float | None] = []  # mean meta-step validation loss (App. C's check)
+        self.shift_per_epoch: list[float] = []  # mean distance of the synthetic points from where they started
+
+    def end_epoch(self) -> None:
+        """Close one epoch of the convergence curves."""
+        losses, self._epoch_losses = self._epoch_losses, []
+        self.val_loss_per_epoch.append(float(sum(losses) / len(losses)) if losses else None)
+        shift = (self.X[self.n_real:] - self.start).flatten(1).norm(dim=1)
+        self.shift_per_epoch.append(float(shift.mean()) if len(shift) else 0.0)
 
     def validation_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The next X_2: ``val_batch`` rows of a permutation of the validation part, reshuffled when used up."""
@@ -266,6 +277,7 @@ class SyntheticMover:
                                     "method.eta2 (the synthetic points' step) or method.eta1")
             self.X[idx[synthetic]] = moved
             self.last_val_loss = val_loss
+            self._epoch_losses.append(float(val_loss))
         return self.transform(before if self.settings.update == "inner_sgd" else self.X[idx])
 
 
@@ -384,7 +396,8 @@ class EGL(Method):
             try:
                 result = train_model(clf.model, X, y, schedule, sample_weight=weight, seed=seed,
                                      val=val_t if score is not None else None, val_score=score,
-                                     progress=lambda e, v: (bar.update(1), bar.set_postfix(loss=f"{v:.4f}")),
+                                     progress=lambda e, v: (mover.end_epoch(), bar.update(1),
+                                                           bar.set_postfix(loss=f"{v:.4f}")),
                                      loss_fn=clf.loss_fn, epoch_order=order, batch_inputs=mover)
             finally:
                 bar.close()
@@ -396,7 +409,9 @@ class EGL(Method):
                                                                          "lr", "selection")},
                     "synthetic": {"count": int(len(chosen)), "of_minority": int(np.isin(train.y, minority).sum()),
                                   "moves": mover.moves, "mean_shift": float(shift.mean()),
-                                  "max_shift": float(shift.max()), "final_val_loss": mover.last_val_loss}}
+                                  "max_shift": float(shift.max()), "final_val_loss": mover.last_val_loss,
+                                  "curves": {"val_loss": mover.val_loss_per_epoch,
+                                             "mean_shift": mover.shift_per_epoch}}}
         samples = SyntheticSamples(np.concatenate([train.X, moved]), np.concatenate([train.y, train.y[chosen]]),
                                    np.r_[np.zeros(n, bool), np.ones(len(chosen), bool)],
                                    seconds=0.0)  # made during the training, whose time is train_s

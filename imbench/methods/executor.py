@@ -39,7 +39,8 @@ def training_summary(clf: DownstreamClassifier) -> dict:
     """The record's ``training`` entry for a fitted classifier."""
     r = clf.result
     return {"epochs": r.epochs_run, "steps": r.steps_run, "final_loss": r.final_loss, "best_epoch": r.best_epoch,
-            "precision": r.precision}
+            "precision": r.precision,
+            "curves": {"train_loss": [float(v) for v in r.history], "val_score": [float(v) for v in r.val_history]}}
 
 
 def can_batch(requests: Sequence[TrainRequest], ctx: JobContext) -> bool:

@@ -212,6 +212,22 @@ def rank_test(sweep: Sweep, metric: str, alpha: float = 0.05) -> RankOutcome:
         notes.append(f"needs ≥ {MIN_BLOCKS} blocks (data × IR × classifier settings) and ≥ {MIN_METHODS} methods "
                      f"in every block; found {n} block(s) and {k} method(s)")
         return RankOutcome(metric, None, notes)
+    return RankOutcome(metric, rank_test_of_scores(scores, metric, alpha), notes)
+
+
+def rank_test_of_scores(scores: pd.DataFrame, metric: str, alpha: float = 0.05) -> RankTest:
+    """Friedman / Iman–Davenport and Nemenyi on a complete score matrix.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Data sets or blocks (rows) × methods (columns), no missing values, at least 2 × 2.
+    metric : str
+        The metric the scores are (its direction decides which rank is best).
+    alpha : float
+        Level of the critical difference.
+    """
+    n, k = scores.shape
     oriented = -scores.to_numpy() if lower_is_better(metric) else scores.to_numpy()
     ranks = pd.Series(mean_ranks(oriented), index=scores.columns).sort_values(kind="stable")
     friedman = friedman_iman_davenport(oriented)
@@ -219,4 +235,4 @@ def rank_test(sweep: Sweep, metric: str, alpha: float = 0.05) -> RankOutcome:
     names = list(ranks.index)
     differences = [RankDifference(a, b, float(ranks[b] - ranks[a]))
                    for i, a in enumerate(names) for b in names[i + 1:] if ranks[b] - ranks[a] > cd]
-    return RankOutcome(metric, RankTest(metric, scores, ranks, friedman, cd, alpha, differences), notes)
+    return RankTest(metric, scores, ranks, friedman, cd, alpha, differences)
