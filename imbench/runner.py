@@ -460,9 +460,12 @@ def summary_line(cfg: dict, s: JobSummary) -> str:
     d = job_description(cfg)
     first = s.paths[0] if s.paths else "-"
     more = f" (+{len(s.paths) - 1} more)" if len(s.paths) > 1 else ""
+    imbalance = "skew=none" if d["skew"] == "none" else f"ir={d['ir']}"  # the set's own imbalance: no IR applied
+    binary = bool(s.records) and len(s.records[0]["metrics"].get("classes", [])) == 2
+    ranking = f" AUC-PR {s.mean('auc_pr'):.4f}" if binary else ""
     return (
-        f"{d['data']} ir={d['ir']} method={d['method']} classifier={d['classifier']}: "
+        f"{d['data']} {imbalance} method={d['method']} classifier={d['classifier']}: "
         f"ACSA {s.mean('acsa'):.4f} GM {s.mean('gm'):.4f} minority recall {s.mean('minority', 'recall'):.4f} "
-        f"F1 {s.mean('minority', 'f1'):.4f} | {len(s.records)} runs ({s.new} new, {s.resumed} resumed) "
+        f"F1 {s.mean('minority', 'f1'):.4f}{ranking} | {len(s.records)} runs ({s.new} new, {s.resumed} resumed) "
         f"in {s.wall_s:.1f}s | record: {first}{more}"
     )

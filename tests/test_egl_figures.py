@@ -115,7 +115,7 @@ def test_figures_from_a_real_egl_run(tmp_path):
     from imbench.data.tabular import load_tabular_dataset
     from imbench.errors import DataError
     from imbench.methods.registry import config_dir
-    from imbench.runner import run_job
+    from imbench.runner import run_job, summary_line
 
     try:
         load_tabular_dataset("ecoli", default_data_root())
@@ -127,7 +127,10 @@ def test_figures_from_a_real_egl_run(tmp_path):
                      "progress=false", "device=cpu", f"out_dir={out}"]
         with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
             cfg = OmegaConf.to_container(compose(config_name="config", overrides=overrides), resolve=True)
-        rec = run_job(cfg, log=lambda *a: None).records[0]
+        summary = run_job(cfg, log=lambda *a: None)
+        rec = summary.records[0]
+        line = summary_line(cfg, summary)  # a set's own imbalance: no IR; a binary task: its AUC-PR
+        assert line.startswith(f"ecoli skew=none method={method} ") and f"AUC-PR {rec['metrics']['auc_pr']:.4f}" in line
         curve = rec["curves"]["test_pr"]
         assert curve["recall"][0] == 1.0 and len(curve["recall"]) == len(curve["precision"])
         epochs = rec["training"]["epochs"]
