@@ -313,6 +313,32 @@ def test_mlp_cgan_learns_where_each_class_lies():
     assert abs(new.mean() - 0.75) < abs(new.mean() - 0.25)  # class 1's samples sit near class 1
 
 
+def test_mlp_cgan_uniform_fake_labels_train_the_rare_conditional_as_often(monkeypatch):
+    from imbench.methods import mlp_cgan
+
+    seen = []
+    original = mlp_cgan.ConditionalDiscriminator.forward
+
+    def spy(self, x, labels):
+        seen.append(labels.detach().clone())
+        return original(self, x, labels)
+
+    monkeypatch.setattr(mlp_cgan.ConditionalDiscriminator, "forward", spy)
+    y = np.repeat([0, 1], [200, 20])
+    X = np.random.default_rng(0).uniform(0, 1, (len(y), 4)).astype(np.float32)
+    shares = {}
+    for mode in ("data", "uniform"):
+        seen.clear()
+        sampler = mlp_cgan.MLPCGANSampler(steps=200, batch_size=32, device="cpu", random_state=0, fake_labels=mode)
+        sampler.fit_resample(X, y)
+        fake = torch.cat(seen[1::3])  # per step: D(real), D(fake) for D's update, D(fake) for G's update
+        shares[mode] = float((fake == 1).float().mean())
+        assert sampler.fit_info()["fake_labels"] == mode
+    assert shares["data"] == pytest.approx(20 / 220, abs=0.03) and shares["uniform"] == pytest.approx(0.5, abs=0.05)
+    with pytest.raises(ValueError, match="fake_labels"):
+        mlp_cgan.MLPCGANSampler(fake_labels="balanced").fit_resample(X, y)
+
+
 CONTENDERS = {  # Table 1's rows other than the Baseline CN and SMOTE+CN, each a few mini-batches
     "gamo": ["method.form=dense", "method.steps=5"], "gamo_d": ["method.steps=5", "method.f_steps=2"],
     "cg_cn": ["method.form=dense", "method.steps=5"], "cg_d_cn": ["method.steps=5", "method.f_steps=2"],

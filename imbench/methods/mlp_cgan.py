@@ -6,7 +6,9 @@ norm, then Dense(d, tanh)), the discriminator GAMO's conditional D (256-128, Lea
 on the skewed training set alone -- the classifier network plays no part -- with the non-saturating
 binary cross-entropy (one D step on real → 1, generated → 0, then one G step on generated → 1 per
 mini-batch), Adam(2e-4, β1 0.5) for both, mini-batches of 32, labels of the generated batch drawn like
-the real batch's (the training distribution). Then each class is topped up with G(z, y), z ~ N(0, I).
+the real batch's (the training distribution; ``fake_labels="uniform"`` draws them uniformly over the
+classes instead, so that a rare class's conditional gets as many generator updates as the majority's).
+Then each class is topped up with G(z, y), z ~ N(0, I).
 Inputs are flattened and mapped to [-1, 1] (tanh output); the samples come back in the input's form.
 """
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from imbench.devices import resolve_device
 from imbench.errors import ConfigError, TrainingError
@@ -43,6 +45,8 @@ class MLPCGANSampler(ImageOverSampler):
         Adam's learning rate for G and D (β = (0.5, 0.999)).
     device : str or torch.device, default="auto"
     random_state : int, RandomState instance or None, default=None
+    fake_labels : {"data", "uniform"}, default="data"
+        How the labels of each generated training batch are drawn: like the training labels, or uniformly.
 
     Input: N×D features or images (flattened inside) with values in [0, 1].
     """
@@ -55,10 +59,12 @@ class MLPCGANSampler(ImageOverSampler):
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "device": DEVICE_CONSTRAINTS,
+        "fake_labels": [StrOptions({"data", "uniform"})],
     }
 
     def __init__(self, sampling_strategy: Any = "auto", steps: int = 25000, batch_size: int = 32,
-                 latent_dim: int = 100, lr: float = 2e-4, device: str = "auto", random_state: int | None = None) -> None:
+                 latent_dim: int = 100, lr: float = 2e-4, device: str = "auto", random_state: int | None = None,
+                 fake_labels: str = "data") -> None:
         self.sampling_strategy = sampling_strategy
         self.steps = steps
         self.batch_size = batch_size
@@ -66,6 +72,7 @@ class MLPCGANSampler(ImageOverSampler):
         self.lr = lr
         self.device = device
         self.random_state = random_state
+        self.fake_labels = fake_labels
 
     def _fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         flat = X.reshape(len(X), -1).astype(np.float32)
@@ -100,12 +107,15 @@ class MLPCGANSampler(ImageOverSampler):
 
     def fit_info(self) -> dict:
         """What the run's record keeps about the GAN: its settings, seed, last logged losses, time, and the
-        images made per class. The fake labels of training follow the training set's class frequencies, so
-        a rare class's conditional is trained on few fake samples (``fake_label_share``)."""
+        images made per class, and each class's share of the fake labels in training (``fake_label_share``:
+        with ``fake_labels="data"`` a rare class's conditional is trained on few fake samples)."""
         counts = {str(c): int(n) for c, n in zip(*np.unique(self.train_labels_, return_counts=True))}
+        if self.fake_labels == "uniform":
+            counts = {c: 1 for c in counts}
         total = sum(counts.values())
         return {"method": "cGAN (MLP, GAMO's parts)", "steps": int(self.steps), "batch_size": int(self.batch_size),
                 "lr": float(self.lr), "latent_dim": int(self.latent_dim), "seed": self.seed_,
+                "fake_labels": self.fake_labels,
                 "final_losses": self.history_[-1] if self.history_ else None,
                 "fake_label_share": {c: n / total for c, n in counts.items()},
                 "fit_seconds": self.fit_seconds_, "synthesised": self.synthesised_}
@@ -124,7 +134,10 @@ class MLPCGANSampler(ImageOverSampler):
             idx = order[start:start + self.batch_size].to(device)
             start += self.batch_size
             xr, yr = X[idx], y[idx]
-            fake_y = y[torch.randint(len(y), (len(idx),), generator=gen).to(device)]
+            if self.fake_labels == "uniform":
+                fake_y = torch.randint(n_classes, (len(idx),), generator=gen).to(device)
+            else:
+                fake_y = y[torch.randint(len(y), (len(idx),), generator=gen).to(device)]
             batch = ClassBatch(fake_y, ())
             z = torch.randn(len(idx), self.latent_dim, device=device)
             fake = G(z, batch)
