@@ -213,18 +213,20 @@ def _preprocess(eff: dict, ds: Dataset, X_tr: np.ndarray, others: list[np.ndarra
     spec = eff["data"].get("preprocess")
     if ds.kind != "tabular":
         return X_tr, others
-    if spec:
+    steps = list(spec) if isinstance(spec, (list, tuple)) else ([spec] if spec else [])
+    if not steps or steps[0] != "impute":  # checked first: the other steps (PCA) fail on NaN with a traceback
+        missing = sum(int(np.isnan(x).sum()) for x in [X_tr, *others] if x is not None)
+        if missing:
+            given = f"data.preprocess {steps} does not start with 'impute'" if steps else "no data.preprocess"
+            fix = ",".join(["impute", *[s for s in steps if s != "none"]])
+            raise DataError(f"data set {eff['data'].get('dataset')!r} has {missing} missing values and {given}; "
+                            f"add it, e.g. data.preprocess=[{fix}]")
+    if steps:
         from imbench.data.preprocess import build_preprocessor
 
         pre = build_preprocessor(spec, continuous=ds.continuous)
         X_tr = pre.fit_transform(X_tr).astype(np.float32)
         others = [None if x is None else pre.transform(x).astype(np.float32) for x in others]
-    missing = sum(int(np.isnan(x).sum()) for x in [X_tr, *others] if x is not None)
-    if missing:
-        steps = list(spec) if isinstance(spec, (list, tuple)) else ([spec] if spec else [])
-        raise DataError(f"data set {eff['data'].get('dataset')!r} has {missing} missing values after the "
-                        f"preprocessing {steps}; add 'impute' first, e.g. "
-                        f"data.preprocess=[{','.join(['impute', *[s for s in steps if s != 'none']])}]")
     return X_tr, others
 
 

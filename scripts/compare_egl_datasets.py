@@ -71,7 +71,7 @@ def main() -> None:
                 summary.append({"table": table, "method": label, "gap": gap, "flag": bool(flag),
                                 "beyond_2se": bool(flag) and not abs(z) < 2})
                 lines.append(f"| {row.data} | {label} | {row.count} | {row.mean:.3f}{std} | {pub_text} | "
-                             f"{gap:+.3f}{flag} | {z:+.1f} |")
+                             f"{gap:+.3f}{flag} | {'—' if z != z else format(z, '+.1f')} |")
             else:
                 lines.append(f"| {row.data} | {label} | {row.count} | {row.mean:.3f}{std} | — | — | — |")
         lines.append("")
@@ -81,7 +81,7 @@ def main() -> None:
         s = pd.DataFrame(summary).groupby(["table", "method"], sort=False).agg(
             cells=("gap", "size"), mean_gap=("gap", "mean"), flagged=("flag", "sum"),
             beyond=("beyond_2se", "sum")).reset_index()
-        lines += ["## Per method", "", "| table | method | cells | mean Δ | cells with abs(Δ) > 0.03 | of those, "
+        lines += ["## Per method", "", f"| table | method | cells | mean Δ | cells with abs(Δ) > {GAP} | of those, "
                   "abs(Δ/SE) ≥ 2 (or no spread) |", "|---|---|---|---|---|---|"]
         lines += [f"| {r.table} | {r.method} | {r.cells} | {r.mean_gap:+.3f} | {r.flagged} | {r.beyond} |"
                   for r in s.itertuples()]

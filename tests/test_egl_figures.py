@@ -68,6 +68,9 @@ def test_profile_and_cd_commands_write_their_files(tmp_path):
     assert cd_datasets.main(args + ["--methods", "none,egl,ldam"]) == 1
     assert cd_datasets.main(args + ["--methods", "none,egl"]) == 1  # only 2 methods
     assert performance_profile.main(["no_such_experiment", "--out-dir", str(out)]) == 2
+    assert performance_profile.main(args + ["--metric", "no_such_metric"]) == 2
+    assert cd_datasets.main(args + ["--metric", "fid.8"]) == 2  # lower is better: not a board score
+    assert pr_curves.main(["egl_2", "--profile", "paper", "--methods", "none,egl", "--out-dir", str(out)]) == 1  # no curves
 
 
 def test_rank_test_of_scores_mean_ranks_and_nemenyi():
@@ -141,8 +144,23 @@ def test_figures_from_a_real_egl_run(tmp_path):
                            "--results-dir", str(res)]) == 0
     assert "| 100:1 | Ours |" in (res / "egl_2_quick_pr_curves.md").read_text()
     assert convergence.main(["egl_2", "--profile", "quick", "--out-dir", str(out), "--results-dir", str(res)]) == 0
+    assert "EGL convergence, ecoli own imbalance, split 0" in (res / "egl_2_quick_egl_convergence.md").read_text()
     frame = pd.read_csv(res / "egl_2_quick_egl_convergence.csv")
     meta = frame[frame["phase"] == "meta"]
     assert len(meta) == 3 and (meta["mean_shift"] > 0).all()
     assert frame["val_score"].between(0, 1).all()
     assert convergence.main(["egl_2", "--profile", "quick", "--method", "smote", "--out-dir", str(out)]) == 1
+
+
+def test_pr_curves_want_one_data_set(tmp_path):
+    recs = []
+    for d in ("d1", "d2"):
+        r = make_record("egl_2", "egl", data=d, skew="none", minority=[1], classes=[0, 1], profile="paper")
+        r["curves"] = {"test_pr": {"recall": [1.0, 0.5, 0.0], "precision": [0.1, 0.5, 1.0], "positive": 1}}
+        recs.append(r)
+    write_records(tmp_path, recs)
+    args = ["egl_2", "--profile", "paper", "--methods", "egl", "--out-dir", str(tmp_path), "--results-dir",
+            str(tmp_path / "res")]
+    assert pr_curves.main(args) == 2
+    assert pr_curves.main(args + ["--where", "data=d2"]) == 0
+    assert "Test precision-recall curves, d2" in (tmp_path / "res" / "egl_2_paper_d2_pr_curves.md").read_text()

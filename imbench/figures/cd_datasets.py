@@ -33,13 +33,13 @@ def write_cd(board: Board, path: Path, metric: str, alpha: float) -> list[Path]:
              f"Friedman over k = {f.k} methods and N = {f.n} data sets: chi2_F = {f.chi2:.4f}; Iman–Davenport "
              f"F_F = {f.f:.4f} with ({f.df1}, {f.df2}) d.o.f., p = {f.p:.4g}.",
              f"Nemenyi post-hoc (scipy's studentized range): CD = {test.critical_difference:.3f} at alpha = {alpha}. "
-             "Bars join methods whose mean ranks differ by less than the CD.", "",
+             "Bars join methods whose mean ranks differ by at most the CD (not significantly different).", "",
              "| method | mean rank |", "|---|---|"]
     lines += [f"| {m} | {r:.3f} |" for m, r in test.mean_ranks.items()]
     lines += ["", "Significant differences: " + ("; ".join(
         f"{d.better} better than {d.worse} (rank gap {d.gap:.2f})" for d in test.differences) or "none") + ".", ""]
-    lines += [f"Note: {n}." for n in board.data.notes]
-    lines += ["", *board.provenance, ""]
+    lines += [f"- Note: {n}." for n in board.data.notes]
+    lines += ["", *(f"- {line}" for line in board.provenance), ""]
     caption.write_text("\n".join(lines))
     return [path, caption]
 

@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     hw = record.get("hardware") or {}
     notes = [f"Made by: {made_by}", f"Git commit of the run: {(record.get('git') or {}).get('commit')}",
              f"Hardware: {hw.get('host')} ({hw.get('gpu') or 'cpu'})"]
-    title = (f"EGL convergence, {job['data']} IR {float(job['ir']):g}:1, split {job['fold']}, "
+    imbalance = "own imbalance" if job.get("skew") == "none" or job.get("ir") is None else f"IR {float(job['ir']):g}:1"
+    title = (f"EGL convergence, {job['data']} {imbalance}, split {job['fold']}, "
              f"classifier seed {(record.get('seeds') or {}).get('classifier')} (profile {a.profile})")
     suffix = "".join(f"_{v}" for v in where.values())
     files = write_convergence(Path(a.results_dir) / f"{a.experiment}_{a.profile}{suffix}_egl_convergence.png",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import pandas as pd
 
@@ -40,7 +41,7 @@ class DatasetScores:
     notes: list[str] = field(default_factory=list)
 
 
-def ordered_datasets(names) -> list[str]:
+def ordered_datasets(names: Iterable[str]) -> list[str]:
     """Distinct data set names: EGL's table order first, then the others sorted."""
     seen = {str(n) for n in names}
     return [d for d in EGL_DATASETS if d in seen] + sorted(seen - set(EGL_DATASETS))
@@ -80,6 +81,11 @@ def dataset_scores(out_dir: str | os.PathLike, experiments: list[str], methods: 
     if not parts:
         return DatasetScores(pd.DataFrame(), {}, {}, [], notes)
     runs = pd.concat(parts, ignore_index=True)
+    if metric not in runs.columns:
+        from imbench.errors import ConfigError
+        from imbench.tables.collect import SCALARS
+
+        raise ConfigError(f"unknown metric {metric!r} for a data set board; use a scalar metric: {', '.join(SCALARS)}")
     runs[metric] = pd.to_numeric(runs[metric], errors="coerce")
     order = ordered_datasets(runs["data"])
     means = runs.pivot_table(index="data", columns="method", values=metric, aggfunc="mean").reindex(order)
@@ -99,7 +105,17 @@ def dataset_scores(out_dir: str | os.PathLike, experiments: list[str], methods: 
 
 @dataclass
 class Board:
-    """What a data set board figure draws: the scores, the method labels and the provenance lines."""
+    """What a data set board figure draws.
+
+    Attributes
+    ----------
+    data : DatasetScores
+        The score matrix and what it used.
+    labels : dict
+        Method -> the label the tables give it.
+    provenance : list of str
+        Lines naming the command, the runs' commits and hardware, and the runs per method.
+    """
     data: DatasetScores
     labels: dict[str, str]
     provenance: list[str]
@@ -150,6 +166,11 @@ def load_board(args, prog: str) -> Board:
     for m in methods:
         spec = next((s for s in specs.values() if m in s.get("rows", [])), {})
         labels[m] = row_label(m, spec) if spec else m
+    from imbench.report.summary import lower_is_better
+
+    if lower_is_better(args.metric):
+        raise ConfigError(f"--metric {args.metric} is lower-is-better; the board ranks and profiles scores where "
+                          "higher is better")
     data = dataset_scores(args.out_dir, list(args.experiments), methods, args.profile, args.metric)
     commits = sorted({str((r.get("git") or {}).get("commit")) for r in data.records})
     hardware = sorted({f"{(r.get('hardware') or {}).get('host')} ({(r.get('hardware') or {}).get('gpu') or 'cpu'})"

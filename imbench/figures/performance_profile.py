@@ -93,8 +93,8 @@ def write_profile(board: Board, path: Path, metric: str, thetas: np.ndarray) -> 
              "Area under each profile over the plotted theta range (higher = closer to the best more often): "
              + ", ".join(f"{k} {v:.3f}" for k, v in sorted(area.items(), key=lambda kv: -kv[1])) + ".", "",
              f"Data sets: {', '.join(map(str, scores.index))}.", ""]
-    lines += [f"Note: {n}." for n in board.data.notes]
-    lines += ["", *board.provenance, ""]
+    lines += [f"- Note: {n}." for n in board.data.notes]
+    lines += ["", *(f"- {line}" for line in board.provenance), ""]
     caption.write_text("\n".join(lines))
     return [path, csv, scores_csv, caption]
 

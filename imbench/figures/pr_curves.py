@@ -31,6 +31,7 @@ DEFAULT_METHODS = ["rs", "smote", "egl", "potential"]
 class Curve:
     """One run's stored test PR curve."""
     method: str
+    data: str
     ir: float
     recall: list[float]
     precision: list[float]
@@ -38,20 +39,30 @@ class Curve:
     path: str
 
 
-def pick_curves(records: list[dict], methods: list[str], fold: int) -> tuple[list[Curve], list[dict]]:
-    """The curves of ``methods`` on split ``fold`` (repeat 0), and the matching runs that stored none."""
+@dataclass
+class PickedCurves:
+    """The stored curves of the selected runs, and the binary-task runs that stored none (made before
+    records kept them)."""
+    curves: list[Curve]
+    missing: list[dict]
+
+
+def pick_curves(records: list[dict], methods: list[str], fold: int) -> PickedCurves:
+    """The curves of ``methods`` on split ``fold`` (repeat 0); multiclass runs (no PR curve) are skipped."""
     curves, missing = [], []
     for r in records:
         job = r["job"]
         if job["method"] not in methods or int(job["fold"]) != fold or int(job.get("repeat") or 0) != 0:
             continue
+        if len((r.get("metrics") or {}).get("classes") or []) != 2:
+            continue
         pr = (r.get("curves") or {}).get("test_pr")
         if not pr:
             missing.append(r)
             continue
-        curves.append(Curve(job["method"], float(job["ir"]), pr["recall"], pr["precision"],
+        curves.append(Curve(job["method"], str(job["data"]), float(job["ir"]), pr["recall"], pr["precision"],
                             float(r["metrics"]["auc_pr"]), r["_path"]))
-    return curves, missing
+    return PickedCurves(curves, missing)
 
 
 def write_pr_curves(path: Path, curves: list[Curve], methods: list[str], labels: dict[str, str], title: str,
@@ -112,7 +123,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     records = [r for r in collect_records(a.out_dir, [a.experiment], a.profile)
                if all(str(r["job"].get(k)) == v for k, v in where.items())]
-    curves, missing = pick_curves(records, methods, a.fold)
+    picked = pick_curves(records, methods, a.fold)
+    curves, missing = picked.curves, picked.missing
+    datasets = sorted({c.data for c in curves})
+    if len(datasets) > 1:
+        print(f"{PROG}: error: the runs cover {len(datasets)} data sets ({', '.join(datasets)}); the panels are IRs "
+              f"of one data set: add --where data=NAME", file=sys.stderr)
+        return 2
     labels = {m: row_label(m, spec) for m in methods}
     notes = []
     if missing:
@@ -127,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(f"No finished run of split {a.fold}: {', '.join(absent)}.")
     if not curves:
         print(f"{PROG}: error: no run of {a.experiment} (profile {a.profile}, split {a.fold}) under {a.out_dir} "
-              f"stored a PR curve. " + " ".join(notes), file=sys.stderr)
+              f"stored a PR curve (binary tasks store one). " + " ".join(notes), file=sys.stderr)
         return 1
     commits = sorted({str((r.get("git") or {}).get("commit")) for r in records if r["_path"] in
                       {c.path for c in curves}})
@@ -135,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                + "".join(f" --where {k}={v}" for k, v in where.items())
                + ("" if a.out_dir == "outputs" else f" --out-dir {a.out_dir}"))
     notes += [f"Made by: {made_by}", f"Git commit(s) of the runs: {', '.join(commits)}"]
-    title = f"Test precision-recall curves, {a.experiment} (profile {a.profile}), split {a.fold}"
+    title = f"Test precision-recall curves, {datasets[0]}, {a.experiment} (profile {a.profile}), split {a.fold}"
     suffix = "".join(f"_{v}" for v in where.values())
     files = write_pr_curves(Path(a.results_dir) / f"{a.experiment}_{a.profile}{suffix}_pr_curves.png", curves,
                             methods, labels, title, notes)

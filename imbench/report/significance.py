@@ -221,11 +221,16 @@ def rank_test_of_scores(scores: pd.DataFrame, metric: str, alpha: float = 0.05) 
     Parameters
     ----------
     scores : pandas.DataFrame
-        Data sets or blocks (rows) × methods (columns), no missing values, at least 2 × 2.
+        Data sets or blocks (rows) × methods (columns), no missing values; at least ``MIN_BLOCKS`` rows and
+        ``MIN_METHODS`` columns (scipy's Friedman test needs 3 methods).
     metric : str
         The metric the scores are (its direction decides which rank is best).
     alpha : float
         Level of the critical difference.
+
+    Returns
+    -------
+    RankTest
     """
     n, k = scores.shape
     oriented = -scores.to_numpy() if lower_is_better(metric) else scores.to_numpy()

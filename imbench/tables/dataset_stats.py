@@ -27,7 +27,21 @@ COLUMNS = ["id", "data", "features", "samples", "minority", "ir", "documented_fe
 
 
 def dataset_statistics(names: list[str], root: str) -> pd.DataFrame:
-    """One row per name (see the module docstring); ``source`` holds the provenance or why it did not load."""
+    """Measure each named data set.
+
+    Parameters
+    ----------
+    names : list of str
+        Names :func:`imbench.data.tabular.load_tabular_dataset` accepts.
+    root : str
+        The data root.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per name with the columns of ``COLUMNS``; ``source`` holds the provenance, or why the set
+        did not load (its measured cells stay empty).
+    """
     documented = {info.name: info for info in IMBLEARN_27}
     status = offline_status()
     rows = []
@@ -38,7 +52,7 @@ def dataset_statistics(names: list[str], root: str) -> pd.DataFrame:
         try:
             data = load_tabular_dataset(name, root)
         except DataError as e:
-            why = status.get(name) or str(e).splitlines()[0]
+            why = status.get(name) or (str(e).splitlines() or [type(e).__name__])[0]
             rows.append({**row, "source": f"not loaded: {why}"})
             continue
         counts = np.bincount(data.y)
@@ -68,8 +82,8 @@ def _markdown(frame: pd.DataFrame, title: str, provenance: list[str]) -> str:
         line = (f"| {r['id']} | {r['data']} | {cell(r['features'], '{:,}')} | {cell(r['samples'], '{:,}')} | "
                 f"{cell(r['ir'], '{:g}:1')} |")
         if documented:
-            doc = (f"{r['documented_features']}, {r['documented_samples']:,}, {r['documented_ir']:g}:1"
-                   if cell(r["documented_samples"]) else "")
+            doc = (f"{cell(r['documented_features'])}, {cell(r['documented_samples'], '{:,}')}, "
+                   f"{cell(r['documented_ir'], '{:g}:1')}" if cell(r["documented_samples"]) else "")
             match = {True: "yes", False: "no"}.get(r["matches_documented"], "")
             line += f" {doc} | {match} |"
         lines.append(line)
@@ -79,7 +93,7 @@ def _markdown(frame: pd.DataFrame, title: str, provenance: list[str]) -> str:
     if len(missing):
         lines += ["", "Not loaded (their measured cells stay empty):"]
         lines += [f"- {r['data']}: {r['source']}" for r in missing.to_dict("records")]
-    lines += ["", *provenance, ""]
+    lines += ["", *(f"- {line}" for line in provenance), ""]
     return "\n".join(lines)
 
 
