@@ -18,6 +18,9 @@ from imbench.errors import ImbenchError
 
 SUBCOMMANDS = ("report",)
 
+# Jobs of this process's sweep that stopped with imbench's error under keep_going=true.
+_FAILED_JOBS: list[str] = []
+
 
 def _hydra_dir(out_dir: object) -> str:
     """Where Hydra keeps its logs: under out_dir, or under the temp folder when out_dir is empty or cannot
@@ -48,9 +51,35 @@ def run(cfg: DictConfig) -> None:
     try:
         summary = run_job(plain)
     except ImbenchError as e:
-        print(f"imbench: error: {e}", file=sys.stderr)
+        print(f"imbench: error: {e}", file=sys.stderr, flush=True)
+        if plain.get("keep_going") is True and _in_multirun():
+            _FAILED_JOBS.append(_job_overrides())
+            return
         sys.exit(2)
     print(summary_line(plain, summary), flush=True)
+
+
+def _in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _job_overrides() -> str:
+    from hydra.core.hydra_config import HydraConfig
+
+    return " ".join(HydraConfig.get().overrides.task)
+
+
+def _exit_if_jobs_failed() -> None:
+    """After a keep_going sweep: name every job that failed and exit non-zero."""
+    if _FAILED_JOBS:
+        print(f"imbench: error: {len(_FAILED_JOBS)} job(s) of the sweep failed (each error is printed above) and "
+              "have no finished runs; the others finished:", file=sys.stderr)
+        for job in _FAILED_JOBS:
+            print(f"  {job}", file=sys.stderr)
+        sys.exit(2)
 
 
 def main() -> None:
@@ -63,6 +92,7 @@ def main() -> None:
 
     remember_command()
     run()
+    _exit_if_jobs_failed()
 
 
 if __name__ == "__main__":

@@ -20,12 +20,12 @@ from imbench.methods.registry import DESCRIPTIVE_KEYS, method_class
 # ``batch_runs`` changes how models are trained (several at once), not what: a run's result agrees with
 # sequential training to rounding when the classifier has no dropout; with dropout the masks are other
 # (equally random) draws, so a run is reproducible bit for bit only with the same batch_runs and group.
-NON_IDENTITY_KEYS = ("out_dir", "device", "progress", "rerun", "profile", "repeats", "hydra", "table", "fid",
-                     "batch_runs", "divergence", "claims", "amp")
+NON_IDENTITY_KEYS = ("out_dir", "device", "progress", "rerun", "keep_going", "profile", "repeats", "hydra", "table",
+                     "fid", "batch_runs", "divergence", "claims", "amp")
 # Every top-level key a composed config may have (config.yaml, its groups, an experiment's table).
 KNOWN_KEYS = ("data", "skew", "method", "classifier", "protocol", "profile", "experiment", "ir", "seed", "folds",
-              "repeats", "device", "out_dir", "experiment_name", "synthetic_amount", "rerun", "progress",
-              "batch_runs", "fid", "divergence", "claims", "amp", "table", "hydra")
+              "repeats", "device", "out_dir", "experiment_name", "synthetic_amount", "rerun", "keep_going",
+              "progress", "batch_runs", "fid", "divergence", "claims", "amp", "table", "hydra")
 
 
 def _need(cond: bool, msg: str) -> None:
@@ -67,7 +67,7 @@ def validate(cfg: dict) -> None:
     for key in ("data", "method", "classifier", "protocol", "skew", "profile", "seed", "folds", "repeats", "device"):
         _need(key in cfg, f"config is missing the key {key!r}")
     _unknown_keys(cfg)
-    for key in ("rerun", "progress"):
+    for key in ("rerun", "keep_going", "progress"):
         value = cfg.get(key, False)
         _need(isinstance(value, bool), f"{key} must be true or false, got {value!r}")
     out_dir = cfg.get("out_dir")

@@ -277,3 +277,36 @@ def test_runs_all_at_another_ir_are_shown_with_a_note():
     kept, notes = keep_experiment_irs(config_dir(), [fake_record(0, ir=3, experiment="gamo_2")])
     assert len(kept) == 1 and notes == ["Note: every run of gamo_2 here is at ir=3, not the experiment's ir 56.25; "
                                         "the table shows them"]
+
+
+def test_adasyn_neighbour_count_is_lowered_for_a_small_class():
+    import numpy as np
+    from imblearn.over_sampling import ADASYN
+    from imbench.methods.oversampling import fit_k_neighbors
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(65, 3))
+    y = np.r_[np.zeros(60, int), np.ones(5, int)]
+    X[60:] += 0.5  # overlapping, so ADASYN finds majority neighbours
+    cfg = {"_target_": "imblearn.over_sampling.ADASYN", "n_neighbors": 5, "sampling_strategy": "auto"}
+    with pytest.raises(ValueError):
+        ADASYN(n_neighbors=5, random_state=0).fit_resample(X, y)
+    fitted, note = fit_k_neighbors(cfg, y, "fold 0")
+    assert fitted["n_neighbors"] == 4 and "k_neighbors" not in fitted
+    assert note == "fold 0: n_neighbors lowered from 5 to 4 (class 1 has 5 samples)"
+    _, y_res = ADASYN(n_neighbors=fitted["n_neighbors"], random_state=0).fit_resample(X, y)
+    assert (y_res == 1).sum() > 5
+
+
+@pytest.mark.parametrize("keep_going", [True, False])
+def test_keep_going_finishes_the_sweep_and_names_the_failed_job(keep_going, mnist_root, tmp_path):
+    small = [a for a in SMALL if not a.startswith(("skew.n_max", "folds"))]
+    out = cli("-m", f"data.root={mnist_root}", f"out_dir={tmp_path}", "method=smote", *small, "folds=1",
+              "skew.n_max=10,30", f"keep_going={str(keep_going).lower()}")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "class 8 has a single training sample" in out.stderr  # the n_max=10 job, which runs first
+    if keep_going:
+        assert "1 job(s) of the sweep failed" in out.stderr and "skew.n_max=10" in out.stderr
+        assert len(done_dirs(tmp_path)) == 1  # the n_max=30 job finished
+        assert "ACSA" in out.stdout
+    else:
+        assert done_dirs(tmp_path) == []

@@ -37,12 +37,20 @@ class Oversampled:
     info: dict
 
 
+def interpolation_neighbors_key(sampler_cfg: dict) -> str:
+    """The config key of a sampler's within-class neighbour count: ``n_neighbors`` for ADASYN (which
+    names it so), ``k_neighbors`` for SMOTE and its variants."""
+    return "n_neighbors" if str(sampler_cfg.get("_target_", "")).endswith("ADASYN") else "k_neighbors"
+
+
 def fit_k_neighbors(sampler_cfg: dict, y: Any, where: str) -> tuple[dict, str | None]:
-    """The sampler config with an integer ``k_neighbors`` lowered to the smallest class's size − 1 when
-    that class is too small for it (SMOTE-style samplers need k + 1 samples of a class), and a note
-    saying so (None when nothing changed). A class of a single sample cannot be interpolated at all: a
-    :class:`ConfigError` naming it and the fix."""
-    k = sampler_cfg.get("k_neighbors")
+    """The sampler config with an integer within-class neighbour count (``k_neighbors``; ADASYN's
+    ``n_neighbors``) lowered to the smallest class's size − 1 when that class is too small for it
+    (SMOTE-style samplers need k + 1 samples of a class), and a note saying so (None when nothing
+    changed). A class of a single sample cannot be interpolated at all: a :class:`ConfigError` naming
+    it and the fix."""
+    key = interpolation_neighbors_key(sampler_cfg)
+    k = sampler_cfg.get(key)
     if not isinstance(k, int) or isinstance(k, bool):
         return sampler_cfg, None
     counts = class_counts(np.asarray(y))
@@ -50,10 +58,10 @@ def fit_k_neighbors(sampler_cfg: dict, y: Any, where: str) -> tuple[dict, str | 
     if smallest > k:
         return sampler_cfg, None
     if smallest < 2:
-        raise ConfigError(f"{where}: class {cls} has a single training sample, and k_neighbors interpolation needs at "
+        raise ConfigError(f"{where}: class {cls} has a single training sample, and {key} interpolation needs at "
                           "least 2; lower ir or raise the skew's smallest count (skew.n_max), or use method=random")
-    out = {**sampler_cfg, "k_neighbors": smallest - 1}
-    return out, f"{where}: k_neighbors lowered from {k} to {smallest - 1} (class {cls} has {smallest} samples)"
+    out = {**sampler_cfg, key: smallest - 1}
+    return out, f"{where}: {key} lowered from {k} to {smallest - 1} (class {cls} has {smallest} samples)"
 
 
 def sampler_class(sampler_cfg: dict) -> type | None:
