@@ -137,6 +137,7 @@ def test_cli_writes_four_files_with_header_and_filters(tmp_path):
     assert "Git commit(s) of the runs: abc1234" in text and "ffff" not in text
     assert "Hardware: box1 (device cpu)" in text
     assert "Runs per cell: 1 to 2" in text and "; 5 finished runs in total" in text
+    assert "Compute: 7 s of oversampling and training, summed over the runs" in text  # 5 x (0.4 + 1.0) s
     assert "  - CGAN (cgan): no finished runs" in text
     assert "  - Imbalanced (none): no finished runs" in text
     assert "**m = {0,1,2,3,4,5,9} | M = {6,7,8}**" in text
@@ -148,6 +149,7 @@ def test_cli_writes_four_files_with_header_and_filters(tmp_path):
     # The CSV's provenance is in the sidecar.
     prov = json.loads(meta.read_text())
     assert prov["title"].startswith("Table 5") and (prov["experiment"], prov["profile"]) == ("fajardo_5", "quick")
+    assert prov["compute_s"] == pytest.approx(7.0)
     assert prov["made_by"] == f"python -m imbench.tables fajardo_5 --profile quick --out-dir {out}"
     assert prov["run_commands"] == ["python -m imbench -m experiment=fajardo_5 profile=quick"]
     assert prov["commits"] == [{"commit": "abc1234", "dirty": False}]

@@ -50,6 +50,9 @@ class Provenance:
         Runs behind each non-empty cell.
     finished_runs : int
         Finished records collected.
+    compute_s : float
+        Seconds of oversampling and training summed over the runs (their records' ``timing``): what the
+        table's runs cost, one after another, on the machines listed.
     empty_rows : dict
         ``{"label (method)": why the row has no numbers}``.
     notes, footer : list of str
@@ -66,6 +69,7 @@ class Provenance:
     cell_counts: list[int]
     finished_runs: int
     empty_rows: dict[str, str]
+    compute_s: float = 0.0
     notes: list[str] = field(default_factory=list)
     footer: list[str] = field(default_factory=list)
 
@@ -81,6 +85,7 @@ class Provenance:
             f"Git commit(s) of the runs: {commits_text(self.commits)}",
             f"Hardware: {hardware_text(self.hardware)}",
             f"Runs per cell: {counts_text(self.cell_counts)}; {self.finished_runs} finished runs in total",
+            f"Compute: {duration_text(self.compute_s)} of oversampling and training, summed over the runs",
         ]
         if self.empty_rows:
             lines.append("Empty rows:")
@@ -135,6 +140,24 @@ def hardware_text(machines: list[Machine]) -> str:
     return "; ".join(f"{m.host} (device {m.device}{', ' + m.gpu if m.gpu else ''})" for m in machines) or "none"
 
 
+def run_compute_seconds(records: list[dict]) -> float:
+    """Oversampling plus training seconds summed over the records (missing timings count 0)."""
+    total = 0.0
+    for r in records:
+        timing = r.get("timing") or {}
+        total += sum(float(v) for v in timing.values() if isinstance(v, (int, float)))
+    return total
+
+
+def duration_text(seconds: float) -> str:
+    """'42 s', '12.5 min' or '3.2 h'."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def counts_text(counts: list[int]) -> str:
     if not counts:
         return "no cell has runs"
@@ -164,7 +187,8 @@ def provenance(table: Table, experiment: str, profile: str, records: list[dict],
         title=table.title, experiment=experiment, profile=profile, made_by=made_by,
         run_commands=_distinct(r.get("command") for r in records if r.get("command")),
         commits=run_commits(records), hardware=run_machines(records), cell_counts=list(table.cell_counts),
-        finished_runs=len(records), empty_rows=dict(table.empty), notes=list(table.notes),
+        finished_runs=len(records), empty_rows=dict(table.empty), compute_s=round(run_compute_seconds(records), 1),
+        notes=list(table.notes),
         footer=list(table.footer),
     )
 
