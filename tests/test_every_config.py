@@ -109,7 +109,7 @@ def test_every_method_config_composes_instantiates_and_fits(name):
 def test_every_classifier_config_composes_instantiates_and_fits(name):
     eff = apply_profile(compose_plain([f"classifier={name}", "profile=quick"]))
     clf = ClassifierFactory(_tiny_classifier(eff["classifier"]))()
-    tabular = name == "tabular_mlp"
+    tabular = name.startswith("tabular_mlp")
     train = _data(image=not tabular)
     val = _data(image=not tabular, seed=2)
     clf.fit(train.X, train.y, classes=[0, 1, 2], seed=0, device="cpu", val=(val.X, val.y),
