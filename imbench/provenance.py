@@ -21,14 +21,15 @@ def _git(*args: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def git_state() -> dict:
-    """Commit hash and whether tracked files differ from it.
+    """Commit hash and whether tracked files differ from it. Changes under ``results/`` (the outputs
+    that tables and figures write) do not count: they change no number that is computed.
 
     Where the code runs from a copy (a cluster or GPU node, whose ``.git`` may be missing or stale),
     ``IMBENCH_GIT_COMMIT`` names the commit the copy was made from (recorded with ``dirty: None``)."""
     if os.environ.get("IMBENCH_GIT_COMMIT"):  # set by whoever copied the code there; wins over a stale .git
         return {"commit": os.environ["IMBENCH_GIT_COMMIT"], "dirty": None, "source": "IMBENCH_GIT_COMMIT"}
     commit = _git("rev-parse", "HEAD")
-    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results")
     return {"commit": commit, "dirty": bool(dirty) if dirty is not None else None}
 
 
