@@ -465,6 +465,10 @@ def summary_line(cfg: dict, s: JobSummary) -> str:
     imbalance = "skew=none" if d["skew"] == "none" else f"ir={d['ir']}"  # the set's own imbalance: no IR applied
     binary = bool(s.records) and len(s.records[0]["metrics"].get("classes", [])) == 2
     ranking = f" AUC-PR {s.mean('auc_pr'):.4f}" if binary else ""
+    head = f"{d['data']} {imbalance} method={d['method']} classifier={d['classifier']}: "
+    if not s.records:  # every run of the job is another process's (claimed): no numbers yet, not NaN
+        return (head + f"no finished runs yet; {s.elsewhere} run(s) are being trained by another process "
+                f"(claimed) | in {s.wall_s:.1f}s")
     return (
         f"{d['data']} {imbalance} method={d['method']} classifier={d['classifier']}: "
         f"ACSA {s.mean('acsa'):.4f} GM {s.mean('gm'):.4f} minority recall {s.mean('minority', 'recall'):.4f} "

@@ -310,3 +310,11 @@ def test_keep_going_finishes_the_sweep_and_names_the_failed_job(keep_going, mnis
         assert "ACSA" in out.stdout
     else:
         assert done_dirs(tmp_path) == []
+
+
+def test_summary_of_a_job_whose_runs_another_process_trains_says_so_not_nan():
+    from test_runner import compose_plain
+    from imbench.runner import JobSummary, summary_line
+    line = summary_line(compose_plain(["device=cpu"]), JobSummary(elsewhere=2, wall_s=0.3))
+    assert "nan" not in line.lower()
+    assert line.startswith("mnist ir=100 method=smote classifier=mlp: no finished runs yet; 2 run(s) are being trained")
