@@ -42,7 +42,9 @@ def provenance_lines(records: list[dict]) -> list[str]:
     commits = sorted({str(r["git"].get("commit"))[:12] + (" (dirty)" if r["git"].get("dirty") else "") for r in records})
     hosts = sorted({f"{r['hardware'].get('processor')} ×{r['hardware'].get('cpu_count')} cores, "
                     f"{r['hardware'].get('torch_threads')} torch threads, {r['hardware'].get('device')}" for r in records})
-    return [f"- runs: {len(records)}; commits: {', '.join(commits)}; hardware: {'; '.join(hosts)}",
+    classifiers = sorted({str((r["config"].get("classifier") or {}).get("name")) for r in records})
+    return [f"- runs: {len(records)}; commits: {', '.join(commits)}; hardware: {'; '.join(hosts)}; "
+            f"classifier config: {', '.join(classifiers)}",
             *(f"- command: `{c}`" for c in sorted({r["command"] for r in records}))]
 
 
