@@ -6,8 +6,9 @@ against a straightforward PyTorch version of the same algorithm, measured side b
 The straightforward version is what a first implementation does: every IGU scores every sample of the
 batch and the rows of the sample's own class are kept (one batch × n_i product per class), torch's
 default Adam, and G's backward passes also fill M's and D's gradients. imbench's trainer groups the batch
-by class (each IGU sees only its own samples), uses the fused Adam where torch has one, and sends G's
-backward pass to G's parameters only. Both compute the same mathematics (``tests/test_gamo.py``
+by class (each IGU sees only its own samples), reads the class points in the layouts the CPU's matrix
+kernels are fast in (``ClassPoints``: the convex combinations' products, timed alone as well), uses the
+fused Adam where torch has one, and sends G's backward pass to G's parameters only. Both compute the same mathematics (``tests/test_gamo.py``
 checks the grouping). Both settings of ``generator_updates`` are timed: ``batch`` (the paper's
 Algorithm 1: two G steps per mini-batch) and ``per_class`` (the released code: two G steps per minority
 class). Writes ``<out>/gamo_step-<host>-<date>-<time>.json`` with the figures and the ratio.
@@ -97,6 +98,39 @@ def time_one(straightforward: bool, updates: str, steps: int, device: torch.devi
     return (time.perf_counter() - t0) / steps * 1000
 
 
+def convex_products_ms(device: torch.device, layout: str, steps: int = 50) -> float:
+    """Milliseconds per mini-batch of the convex combinations' products alone: three forward passes
+    (the generated batch for M and D, the two generator steps) and two weight gradients (the two
+    generator steps), 32 samples over the nine minority classes' points (4,960 × 784). ``layout``
+    ``plain`` is what autograd does for ``weights @ points``; ``imbench`` is
+    :class:`imbench.methods.gamo.nets.ClassPoints`' (forward ``colsᵀ`` product, gradient ``rows @ gradᵀ``)."""
+    gen = torch.Generator(device="cpu").manual_seed(0)
+    rows = [(torch.rand(n, 784, generator=gen) * 2 - 1).to(device) for n in COUNTS[1:]]
+    cols = [r.t().contiguous() for r in rows]
+    k = [4, 4, 4, 4, 4, 3, 3, 3, 3]
+    weights = [torch.softmax(torch.randn(kk, len(r), generator=gen), 1).to(device) for kk, r in zip(k, rows)]
+    grads = [torch.randn(kk, 784, generator=gen).to(device) for kk in k]
+
+    def one_batch() -> None:
+        for _ in range(3):
+            for w, r, c in zip(weights, rows, cols):
+                (w @ r) if layout == "plain" else (c @ w.t())
+        for _ in range(2):
+            for g, r in zip(grads, rows):
+                (g @ r.t()) if layout == "plain" else (r @ g.t())
+
+    for _ in range(5):
+        one_batch()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        one_batch()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / steps * 1000
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=200)
@@ -110,6 +144,8 @@ def main(argv: list[str] | None = None) -> dict:
     for _ in range(a.repeats):  # interleaved, so that machine noise hits every variant alike
         for sf, up in variants:
             times.setdefault(f"{'straightforward' if sf else 'imbench'}/{up}", []).append(time_one(sf, up, a.steps, device))
+        for layout in ("plain", "imbench"):
+            times.setdefault(f"convex_products/{layout}", []).append(convex_products_ms(device, layout))
     median = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
     print(f"GAMO dense MNIST mini-batch on {device} ({torch.get_num_threads()} threads), {a.steps} mini-batches, "
           f"median of {a.repeats}; ms per mini-batch")
@@ -119,8 +155,12 @@ def main(argv: list[str] | None = None) -> dict:
         rows.append({"generator_updates": up, "straightforward_ms": before, "imbench_ms": after,
                      "speedup": before / after})
         print(f"  generator_updates={up:9s}  straightforward {before:7.2f}  imbench {after:7.2f}  ×{before / after:.2f}")
+    print(f"  of which the convex combinations' products alone: plain layout {median['convex_products/plain']:.2f}, "
+          f"imbench's {median['convex_products/imbench']:.2f}")
     result = {"benchmark": "gamo_step", "device": str(device), "threads": torch.get_num_threads(), "steps": a.steps,
-              "rows": rows, "all_ms": times}
+              "rows": rows, "convex_products_ms": {k.split("/")[1]: v for k, v in median.items()
+                                                   if k.startswith("convex_products/")},
+              "all_ms": times}
     path = provenance.write_benchmark(result, "gamo_step", a.out, str(device), __file__, argv or sys.argv[1:])
     print(f"written {path}")
     return result

@@ -360,3 +360,23 @@ def test_each_contender_trains_on_real_mnist_and_scores_every_class(name, mnist_
     assert sum(rec["metrics"]["per_class"]["support"]) == 10000 and 0 <= rec["metrics"]["acsa"] <= 1
     if rec["method"]["kind"] == "resample":
         assert rec["counts"]["synthetic"] == 180  # classes 8 and 9 topped up from 10 to 100
+
+
+def test_class_points_product_and_its_gradients_equal_the_plain_product():
+    from torch.autograd import gradcheck
+    from imbench.methods.gamo.nets import ClassPoints, _ConvexCombination, convex_combination
+    torch.manual_seed(0)
+    rows = [torch.randn(40, 6), torch.randn(25, 6)]
+    points = ClassPoints(rows)
+    assert torch.equal(points.cols[1], rows[1].t()) and points.cols[1].is_contiguous() and points[0] is not None
+    w = torch.softmax(torch.randn(3, 25), 1).requires_grad_()
+    g = torch.randn(3, 6)
+    ours = convex_combination(w, points, 1)
+    ours.backward(g)
+    grad_ours, w.grad = w.grad.clone(), None
+    plain = w @ rows[1]
+    plain.backward(g)
+    assert torch.allclose(ours, plain, atol=1e-6) and torch.allclose(grad_ours, w.grad, atol=1e-6)
+    wd = torch.softmax(torch.randn(3, 25, dtype=torch.float64), 1).requires_grad_()
+    pd = torch.randn(25, 6, dtype=torch.float64, requires_grad=True)
+    assert gradcheck(lambda a, b: _ConvexCombination.apply(a, b, b.detach().t().contiguous()), (wd, pd))

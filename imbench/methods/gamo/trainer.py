@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from imbench.divergence import LossWatch
-from imbench.methods.gamo.nets import ClassBatch
+from imbench.methods.gamo.nets import ClassBatch, ClassPoints
 from imbench.methods.gamo.objective import Objective
 
 
@@ -203,7 +203,7 @@ class GamoTrainer:
         opt.step()
         self.recent.setdefault(name, []).append(loss.detach())
 
-    def _generator_steps(self, batch: ClassBatch, points: Sequence[torch.Tensor]) -> None:
+    def _generator_steps(self, batch: ClassBatch, points: ClassPoints) -> None:
         G, M, D = self.p.generator, self.p.classifier, self.p.discriminator
         unused = G.unused_slot_parameters(batch)
         z = self.noise(len(batch.labels))
@@ -214,7 +214,7 @@ class GamoTrainer:
             loss = self.obj.generator_vs_discriminator(D(G(z, batch, points), batch.labels))
             self._step(self.opt_g, loss, self.g_params, "g_vs_d", unused)
 
-    def v_step(self, feats: torch.Tensor, points: Sequence[torch.Tensor], order: BatchOrder) -> None:
+    def v_step(self, feats: torch.Tensor, points: ClassPoints, order: BatchOrder) -> None:
         """One mini-batch of M, D and G on fixed inputs ``feats`` (pixels or F's features)."""
         G, M, D = self.p.generator, self.p.classifier, self.p.discriminator
         idx = order.next().to(self.device)
@@ -273,7 +273,7 @@ class GamoTrainer:
             else:
                 feats = self.X
                 inner = s.steps - log.steps
-            points = [feats[i] for i in self.slot_index]
+            points = ClassPoints([feats[i] for i in self.slot_index])
             for _ in range(inner):
                 self.v_step(feats, points, order)
                 log.steps += 1
@@ -288,7 +288,7 @@ class GamoTrainer:
             if net is not None:
                 net.eval()
         final = self.features_of_all() if self.p.features is not None else self.X
-        self.points = [final[i] for i in self.slot_index]
+        self.points = ClassPoints([final[i] for i in self.slot_index])
         return log
 
     @torch.no_grad()
