@@ -77,7 +77,7 @@ def _markdown(frame: pd.DataFrame, title: str, provenance: list[str]) -> str:
     documented = frame["documented_samples"].notna().any()
     head = "| ID | Dataset | Features | Samples | IR |" + (" imblearn documents (features, samples, IR) | match |"
                                                           if documented else "")
-    lines = [f"# {title}", "", head, "|" + "---|" * (7 if documented else 5)]
+    lines = [f"# {title}", "", *(f"- {line}" for line in provenance), "", head, "|" + "---|" * (7 if documented else 5)]
     for r in frame.to_dict("records"):
         line = (f"| {r['id']} | {r['data']} | {cell(r['features'], '{:,}')} | {cell(r['samples'], '{:,}')} | "
                 f"{cell(r['ir'], '{:g}:1')} |")
@@ -93,8 +93,7 @@ def _markdown(frame: pd.DataFrame, title: str, provenance: list[str]) -> str:
     if len(missing):
         lines += ["", "Not loaded (their measured cells stay empty):"]
         lines += [f"- {r['data']}: {r['source']}" for r in missing.to_dict("records")]
-    lines += ["", *(f"- {line}" for line in provenance), ""]
-    return "\n".join(lines)
+    return "\n".join(lines + [""])
 
 
 def main(argv: list[str] | None = None) -> int:
