@@ -13,10 +13,11 @@ checks the grouping). Both settings of ``generator_updates`` are timed: ``batch`
 Algorithm 1: two G steps per mini-batch) and ``per_class`` (the released code: two G steps per minority
 class).
 
-The matrix-product floor: the matrix products one imbench mini-batch runs (their shapes recorded by
-torch's profiler over ``--steps`` mini-batches) replayed back to back, each shape in the fastest of four
-operand layouts, into preallocated outputs, with the same operands reused so they stay in cache. No
-implementation of this algorithm in these kernels can run a mini-batch faster than that. Writes ``<out>/gamo_step-<host>-<date>-<time>.json`` with the figures and the ratio.
+The matrix-product floor: the matrix products (``mm``, ``addmm``) one imbench mini-batch runs with the
+paper's updates (their shapes recorded by torch's profiler over ``min(--steps, 50)`` mini-batches)
+replayed back to back, each shape in the fastest of four operand layouts, into preallocated outputs,
+with the same operands reused so they stay in cache: what these products cost with nothing else around
+them. A mini-batch that computes these products cannot run faster on this machine's kernels. Writes ``<out>/gamo_step-<host>-<date>-<time>.json`` with the figures and the ratio.
 """
 from __future__ import annotations
 

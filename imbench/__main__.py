@@ -48,6 +48,12 @@ def run(cfg: DictConfig) -> None:
 
     configure_threads()
     plain = OmegaConf.to_container(cfg, resolve=True)
+    if plain.get("keep_going") is True and _in_multirun() and not _basic_launcher():
+        # other launchers run jobs in other processes, whose failures this process would never see
+        print("imbench: error: keep_going=true works with Hydra's basic launcher only (jobs one after another in "
+              "this process); with this launcher drop keep_going, or set hydra/launcher=basic", file=sys.stderr,
+              flush=True)
+        sys.exit(2)
     try:
         summary = run_job(plain)
     except ImbenchError as e:
@@ -66,6 +72,12 @@ def _in_multirun() -> bool:
     return HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+def _basic_launcher() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+
+    return str(HydraConfig.get().launcher.get("_target_", "")).endswith(".BasicLauncher")
+
+
 def _job_overrides() -> str:
     from hydra.core.hydra_config import HydraConfig
 
@@ -75,8 +87,9 @@ def _job_overrides() -> str:
 def _exit_if_jobs_failed() -> None:
     """After a keep_going sweep: name every job that failed and exit non-zero."""
     if _FAILED_JOBS:
-        print(f"imbench: error: {len(_FAILED_JOBS)} job(s) of the sweep failed (each error is printed above) and "
-              "have no finished runs; the others finished:", file=sys.stderr)
+        print(f"imbench: error: {len(_FAILED_JOBS)} job(s) of the sweep stopped (each error is printed above; their "
+              "unfinished runs hold failed.json, runs of theirs that finished before are kept); the other jobs "
+              "finished. The jobs that stopped:", file=sys.stderr)
         for job in _FAILED_JOBS:
             print(f"  {job}", file=sys.stderr)
         sys.exit(2)
@@ -91,6 +104,7 @@ def main() -> None:
     from imbench.provenance import remember_command
 
     remember_command()
+    _FAILED_JOBS.clear()
     run()
     _exit_if_jobs_failed()
 

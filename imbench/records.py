@@ -5,6 +5,11 @@
 is redone; a finished run is only redone with ``rerun=true``, and then the old directory is kept as
 ``<hash>.replaced-<time>``. A finished run whose record cannot be read (a truncated ``result.json``) is
 moved aside as ``<hash>.corrupt-<time>`` and redone; readers name it and skip it.
+
+A run that failed (a method that cannot fit its training set, a diverged training) leaves
+``<hash>/failed.json`` instead: the error, when and at which commit, and the job's config. It is never
+read as finished: the run is tried again by the next sweep, and its finished record removes the marker.
+Tables read the markers to say why a cell is empty.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from imbench.errors import RecordsError
 
 DONE = "done"
 RESULT = "result.json"
+FAILED = "failed.json"
 RUN_DIR_NAME = re.compile(r"[0-9a-f]{16}")  # run ids; runs moved aside (.replaced-, .corrupt-) are not read
 
 
@@ -122,8 +128,41 @@ def finish_run(run_dir: Path, record: dict) -> Path:
     path = run_dir / RESULT
     write_json_atomic(path, record)
     write_bytes_atomic(run_dir / DONE, lambda fh: fh.write((record.get("finished_at", "") + "\n").encode()))
+    (run_dir / FAILED).unlink(missing_ok=True)
     _fsync_dir(run_dir)
     return path
+
+
+def mark_failed(run_dir: Path, failure: dict) -> None:
+    """Write ``failed.json`` (``failure``: the error and the job) into a run that is not finished; a
+    finished run is left as it is. The marker is a note for readers: losing it loses no result, so a
+    filesystem error here is not raised."""
+    if is_done(run_dir):
+        return
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(run_dir / FAILED, failure)
+    except (RecordsError, OSError):
+        pass
+
+
+def iter_failures(out_dir: str | os.PathLike, experiment: str | None = None) -> Iterator[dict]:
+    """The ``failed.json`` of every run under ``out_dir`` that failed and has not finished since
+    (optionally only one experiment's); unreadable markers are skipped."""
+    root = Path(out_dir)
+    if not root.is_dir():
+        return
+    for run_dir in sorted(p for p in root.iterdir() if p.is_dir() and RUN_DIR_NAME.fullmatch(p.name)):
+        marker = run_dir / FAILED
+        if is_done(run_dir) or not marker.is_file():
+            continue
+        try:
+            failure = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(failure, dict) and (experiment is None or failure.get("experiment") == experiment):
+            failure["_path"] = str(marker)
+            yield failure
 
 
 def load_record(run_dir: Path) -> dict:

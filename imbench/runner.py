@@ -43,8 +43,8 @@ from imbench.methods.protocol import (BatchPolicy, ClassifierFactory, FittedRun,
                                       Method, Split)
 from imbench.methods.registry import build_method, method_class
 from imbench.metrics import evaluate, pr_curve
-from imbench.records import (RESULT, CorruptRecord, adopt_legacy_run, finish_run, is_done, load_record, move_aside,
-                             prepare_run_dir, run_hash)
+from imbench.records import (RESULT, CorruptRecord, adopt_legacy_run, finish_run, is_done, load_record, mark_failed,
+                             move_aside, prepare_run_dir, run_hash)
 from imbench.synthetic_eval import check_fid_ready, measure_fid
 
 __all__ = ["JobSummary", "run_job", "summary_line", "plan_job", "build_record", "job_description", "resolve_device"]
@@ -338,6 +338,13 @@ def write_run(run_dir: Path, record: dict, fit: FoldFit, minority: list[int], se
     return finish_run(run_dir, record)
 
 
+def _mark_failed(plan: JobPlan, run_dir: Path, error: str, execution: dict) -> None:
+    """Leave ``failed.json`` in an unfinished run: the error and what tables need to place it."""
+    mark_failed(run_dir, {"experiment": plan.cfg.get("experiment_name"), "run_id": run_dir.name,
+                          "job": plan.description, "error": error, "failed_at": _now(), "config": plan.cfg,
+                          **{k: execution[k] for k in ("git", "hardware", "command") if k in execution}})
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -375,6 +382,11 @@ def run_job(cfg: dict, log: Callable[..., None] = print) -> JobSummary:
                 prepared = [prepare_fold(plan, fp) for fp in mine]
                 for fold, fit in zip(prepared, fit_chunk(method, prepared, ctx)):
                     _write_fold(plan, fold, fit, execution, started, summary, failures, bar)
+            except ImbenchError as e:  # the job stops: every unfinished run of it says why
+                for fp in plan.folds:
+                    for r in fp.todo:
+                        _mark_failed(plan, fp.dirs[r], f"the job stopped: {e}", execution)
+                raise
             finally:
                 for fp in mine:
                     for r in fp.todo:
@@ -421,6 +433,8 @@ def _write_fold(plan: JobPlan, fold: PreparedFold, fit: FoldFit | ImbenchError, 
     task, dirs = fold.task, fold.plan.dirs
     if isinstance(fit, ImbenchError):
         failures.extend(f"run {dirs[r].name} (fold {task.fold}, repeat {r}): {fit}" for r in task.repeats)
+        for r in task.repeats:
+            _mark_failed(plan, dirs[r], str(fit), execution)
         bar.update(len(task.repeats))
         return
     fid = None
@@ -438,6 +452,7 @@ def _write_fold(plan: JobPlan, fold: PreparedFold, fit: FoldFit | ImbenchError, 
             test_pr = pr_curve(fold.test.y, proba, plan.dataset.classes, task.minority)
         except TrainingError as e:
             failures.append(f"run {dirs[r].name} (fold {task.fold}, repeat {r}, classifier seed {seed}): {e}")
+            _mark_failed(plan, dirs[r], str(e), execution)
             bar.update(1)
             continue
         context = {"run_id": dirs[r].name, **execution, "started_at": started, "finished_at": _now()}

@@ -380,3 +380,16 @@ def test_class_points_product_and_its_gradients_equal_the_plain_product():
     wd = torch.softmax(torch.randn(3, 25, dtype=torch.float64), 1).requires_grad_()
     pd = torch.randn(25, 6, dtype=torch.float64, requires_grad=True)
     assert gradcheck(lambda a, b: _ConvexCombination.apply(a, b, b.detach().t().contiguous()), (wd, pd))
+
+
+def test_class_points_product_under_bf16_autocast_backpropagates_outside_it():
+    from imbench.methods.gamo.nets import ClassPoints, convex_combination
+    torch.manual_seed(0)
+    points = ClassPoints([torch.randn(30, 8)])
+    w = torch.softmax(torch.randn(4, 30), 1).requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = convex_combination(w, points, 0)
+    assert out.is_contiguous() and out.view(-1).numel() == 32  # a single slot's output is G's whole batch
+    out.float().sum().backward()  # outside the autocast region, as a caller may do
+    assert w.grad.dtype == torch.float32
+    assert torch.allclose(w.grad, points.rows[0].sum(1).expand(4, 30), atol=0.1)

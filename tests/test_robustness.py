@@ -14,7 +14,8 @@ import pytest
 from imbench.claims import CLAIM, Claims, ClaimSettings, read_claim
 from imbench.divergence import DivergenceSettings, LossWatch, divergence_settings
 from imbench.errors import ConfigError, RecordsError, TrainingError
-from imbench.records import RESULT, finish_run, iter_records, prepare_run_dir
+from imbench.records import (FAILED, RESULT, finish_run, iter_failures, iter_records, mark_failed,
+                             prepare_run_dir)
 from test_runner import REPO, SMALL, cli
 
 
@@ -64,6 +65,8 @@ def test_a_diverged_run_on_the_command_line_is_named_and_not_done(mnist_root, tm
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "the classifier diverged: its loss grew to" in out.stderr and "seed" in out.stderr
     assert done_dirs(tmp_path) == []
+    failures = list(iter_failures(tmp_path))
+    assert len(failures) == 2 and all("diverged" in f["error"] for f in failures)  # folds=2, one run each
 
 
 # -- bad input, before training --------------------------------------------------------------------------
@@ -105,6 +108,8 @@ def test_smote_on_a_class_of_one_sample_is_a_clear_error(mnist_root, tmp_path):
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "class 8 has a single training sample" in out.stderr and "method=random" in out.stderr
     assert done_dirs(tmp_path) == []
+    (failed,) = list(iter_failures(tmp_path))  # the unfinished run says why, for the tables
+    assert "class 8 has a single training sample" in failed["error"] and failed["job"]["method"] == "smote"
 
 
 # -- records ---------------------------------------------------------------------------------------------
@@ -146,6 +151,30 @@ def test_an_interrupted_write_leaves_no_partial_file_and_no_done(tmp_path, monke
 
 
 # -- claims ------------------------------------------------------------------------------------------------
+def test_a_failure_marker_is_read_until_the_run_finishes(tmp_path):
+    run = tmp_path / "0123456789abcdef"
+    mark_failed(run, {"experiment": "e1", "error": "boom", "job": {"method": "adasyn", "data": "d"}})
+    assert [f["error"] for f in iter_failures(tmp_path)] == ["boom"]
+    assert list(iter_failures(tmp_path, "other")) == [] and list(iter_records(tmp_path)) == []
+    finish_run(run, {"experiment": "e1"})
+    assert not (run / FAILED).exists() and list(iter_failures(tmp_path)) == []
+    mark_failed(run, {"experiment": "e1", "error": "late"})  # a finished run is never marked failed
+    assert not (run / FAILED).exists() and len(list(iter_records(tmp_path))) == 1
+
+
+def test_a_table_names_its_failed_runs():
+    from imbench.tables.cli import render
+    from imbench.tables.collect import failure_lines
+
+    failure = {"job": {"method": "none", "data": "mnist"}, "error": "no majority neighbours"}
+    assert failure_lines([failure, failure]) == ["none (none) on mnist, 2 run(s): no majority neighbours"]
+    out = render("gamo_1", GAMO_SPEC, [fake_record(0)], "paper", failures=[failure])
+    assert "Failed runs (not finished, no numbers; the next sweep tries them again):" in out.markdown
+    assert "on mnist, 1 run(s): no majority neighbours" in out.markdown
+    assert out.provenance.failed_runs and "Failed runs" not in render("gamo_1", GAMO_SPEC, [fake_record(0)],
+                                                                      "paper").markdown
+
+
 def test_a_claimed_run_is_skipped_until_its_claim_goes_stale(tmp_path):
     run = tmp_path / "0123456789abcdef"
     first, second = Claims(ClaimSettings(0.05, 0.5)), Claims(ClaimSettings(0.05, 0.5), log=lambda m: None)
@@ -292,7 +321,8 @@ def test_adasyn_neighbour_count_is_lowered_for_a_small_class():
         ADASYN(n_neighbors=5, random_state=0).fit_resample(X, y)
     fitted, note = fit_k_neighbors(cfg, y, "fold 0")
     assert fitted["n_neighbors"] == 4 and "k_neighbors" not in fitted
-    assert note == "fold 0: n_neighbors lowered from 5 to 4 (class 1 has 5 samples)"
+    assert note == ("fold 0: n_neighbors lowered from 5 to 4 (class 1 has 5 samples) (ADASYN: also the "
+                    "neighbourhood that weights its points)")
     _, y_res = ADASYN(n_neighbors=fitted["n_neighbors"], random_state=0).fit_resample(X, y)
     assert (y_res == 1).sum() > 5
 
@@ -305,11 +335,18 @@ def test_keep_going_finishes_the_sweep_and_names_the_failed_job(keep_going, mnis
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "class 8 has a single training sample" in out.stderr  # the n_max=10 job, which runs first
     if keep_going:
-        assert "1 job(s) of the sweep failed" in out.stderr and "skew.n_max=10" in out.stderr
+        assert "1 job(s) of the sweep stopped" in out.stderr and "skew.n_max=10" in out.stderr
         assert len(done_dirs(tmp_path)) == 1  # the n_max=30 job finished
         assert "ACSA" in out.stdout
     else:
         assert done_dirs(tmp_path) == []
+
+
+def test_keep_going_refuses_a_launcher_whose_failures_it_cannot_see(mnist_root, tmp_path):
+    out = cli("-m", f"data.root={mnist_root}", f"out_dir={tmp_path}", "method=none", *SMALL, "folds=1",
+              "skew.n_max=30,40", "keep_going=true", "hydra/launcher=joblib", "hydra.launcher.n_jobs=1")
+    assert out.returncode != 0 and "keep_going=true works with Hydra's basic launcher only" in out.stderr
+    assert done_dirs(tmp_path) == []
 
 
 def test_summary_of_a_job_whose_runs_another_process_trains_says_so_not_nan():

@@ -117,6 +117,19 @@ def test_fajardo_cells_lift_and_asterisk():
     assert "RANDOM (random) has no runs for blocks fajardo_m5, fajardo_m3: those cells are blank" in table.notes
 
 
+def test_compute_counts_a_folds_oversampling_once_for_its_repeats():
+    from imbench.tables.header import run_compute_seconds
+
+    repeats = [make_record("fajardo_5", "cgan", repeat=r, oversample_s=100.0) for r in range(3)]
+    for r in repeats:
+        r["started_at"] = "2026-12-03T10:00:00+00:00"
+    later = make_record("fajardo_5", "cgan", repeat=3, oversample_s=100.0)  # fitted again, another time
+    later["started_at"] = "2026-12-03T12:00:00+00:00"
+    other_fold = make_record("fajardo_5", "cgan", fold=1, oversample_s=100.0)
+    assert run_compute_seconds(repeats) == pytest.approx(100.0 + 3 * 1.0)
+    assert run_compute_seconds(repeats + [later, other_fold]) == pytest.approx(300.0 + 5 * 1.0)
+
+
 def test_cli_writes_four_files_with_header_and_filters(tmp_path):
     out, res = tmp_path / "runs", tmp_path / "results"
     write_records(out, fajardo_records())

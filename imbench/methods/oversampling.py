@@ -38,8 +38,10 @@ class Oversampled:
 
 
 def interpolation_neighbors_key(sampler_cfg: dict) -> str:
-    """The config key of a sampler's within-class neighbour count: ``n_neighbors`` for ADASYN (which
-    names it so), ``k_neighbors`` for SMOTE and its variants."""
+    """The config key of a sampler's neighbour count: ``k_neighbors`` for SMOTE and its variants (the
+    within-class neighbours it interpolates between), ``n_neighbors`` for ADASYN. ADASYN's count serves
+    twice: the neighbours over all classes that decide how many samples each minority point gets, and the
+    within-class neighbours it interpolates between; lowering it changes both."""
     return "n_neighbors" if str(sampler_cfg.get("_target_", "")).endswith("ADASYN") else "k_neighbors"
 
 
@@ -61,7 +63,8 @@ def fit_k_neighbors(sampler_cfg: dict, y: Any, where: str) -> tuple[dict, str | 
         raise ConfigError(f"{where}: class {cls} has a single training sample, and {key} interpolation needs at "
                           "least 2; lower ir or raise the skew's smallest count (skew.n_max), or use method=random")
     out = {**sampler_cfg, key: smallest - 1}
-    return out, f"{where}: {key} lowered from {k} to {smallest - 1} (class {cls} has {smallest} samples)"
+    also = " (ADASYN: also the neighbourhood that weights its points)" if key == "n_neighbors" else ""
+    return out, f"{where}: {key} lowered from {k} to {smallest - 1} (class {cls} has {smallest} samples){also}"
 
 
 def sampler_class(sampler_cfg: dict) -> type | None:

@@ -14,14 +14,14 @@ from pathlib import Path
 
 from imbench.methods.registry import NOT_RUNNABLE, PLANNED, config_dir
 from imbench.tables.collect import (
-    UnknownExperiment, available_experiments, collect_records, count_other_profiles, keep_experiment_irs,
-    load_table_spec, records_frame,
+    UnknownExperiment, available_experiments, collect_failures, collect_records, count_other_profiles,
+    failure_lines, keep_experiment_irs, load_table_spec, records_frame,
 )
 from imbench.tables.header import Provenance, provenance
 from imbench.tables.latex import to_latex
 from imbench.tables.layouts import LAYOUTS
 from imbench.tables.mixing import watching
-from imbench.tables.model import Table
+from imbench.tables.model import Table, row_label
 from imbench.tables.render import to_csv, to_markdown
 
 PROVENANCE_SUFFIX = ".provenance.json"
@@ -63,7 +63,7 @@ def generated_by(experiment: str, profile: str, out_dir: str = "outputs") -> str
 
 
 def render(experiment: str, spec: dict, records: list[dict], profile: str, out_dir: str = "outputs",
-           notes: list[str] | None = None) -> Outputs:
+           notes: list[str] | None = None, failures: list[dict] | None = None) -> Outputs:
     """Lay out the table and write its files' text (pure: no files).
 
     Parameters
@@ -80,6 +80,8 @@ def render(experiment: str, spec: dict, records: list[dict], profile: str, out_d
         Where the runs are, for the "Made by" command.
     notes : list of str, optional
         More header notes (e.g. which runs the collection left out).
+    failures : list of dict, optional
+        Failure markers of the same experiments and profile (:func:`imbench.tables.collect.collect_failures`).
 
     Returns
     -------
@@ -88,7 +90,8 @@ def render(experiment: str, spec: dict, records: list[dict], profile: str, out_d
     """
     table = build_table(spec, records)
     table.notes.extend(notes or [])
-    prov = provenance(table, experiment, profile, records, generated_by(experiment, profile, out_dir))
+    prov = provenance(table, experiment, profile, records, generated_by(experiment, profile, out_dir),
+                      failed_runs=failure_lines(failures or [], lambda m: row_label(m, spec)))
     header = prov.lines()
     return Outputs(table=table, provenance=prov, markdown=to_markdown(table, header), csv=to_csv(table),
                    latex=to_latex(table, header, label=f"tab:{experiment}_{profile}"))
@@ -156,10 +159,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sources = source_experiments(args.experiment, spec)
     records, left_out = keep_experiment_irs(args.conf_dir, collect_records(args.out_dir, sources, args.profile))
+    failures, _ = keep_experiment_irs(args.conf_dir, collect_failures(args.out_dir, sources, args.profile))
     runnable = [m for m in spec.get("rows", []) if m not in PLANNED and m not in NOT_RUNNABLE]
     if not records:
         others = count_other_profiles(args.out_dir, sources, args.profile)
         seen = f" (found {', '.join(f'{n} of profile {p}' for p, n in others.items())})" if others else ""
+        if failures:
+            seen += (f"; {len(failures)} run(s) failed: "
+                     + "; ".join(failure_lines(failures, lambda m: row_label(m, spec))[:3]))
         msg = (f"imbench.tables: no finished runs of {', '.join(sources)} with profile {args.profile} "
                f"under {args.out_dir}{seen}.")
         if runnable:
@@ -168,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         # Nothing in this table can run yet: still write it, every row marked empty with its reason.
         print(f"{msg} No method of this table can run yet; writing it with every row empty and its reason.", file=sys.stderr)
-    out = render(args.experiment, spec, records, args.profile, args.out_dir, notes=left_out)
+    out = render(args.experiment, spec, records, args.profile, args.out_dir, notes=left_out, failures=failures)
     paths = write_outputs(out, args.results_dir, args.experiment, args.profile)
     print(out.markdown)
     for path in paths:

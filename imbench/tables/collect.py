@@ -8,7 +8,7 @@ from typing import Iterable
 import pandas as pd
 from omegaconf import OmegaConf
 
-from imbench.records import iter_records
+from imbench.records import iter_failures, iter_records
 from imbench.tables.mixing import record_columns
 
 JOB_KEYS = ["experiment", "data", "ir", "skew", "method", "classifier", "loss", "protocol", "seed", "fold", "repeat"]
@@ -106,6 +106,21 @@ def profile_of(record: dict) -> str | None:
 def collect_records(out_dir: str | os.PathLike, experiments: Iterable[str], profile: str) -> list[dict]:
     """Finished records of the given experiments made with ``profile``."""
     return [r for e in experiments for r in iter_records(out_dir, e) if profile_of(r) == profile]
+
+
+def collect_failures(out_dir: str | os.PathLike, experiments: Iterable[str], profile: str) -> list[dict]:
+    """Failure markers (``failed.json``) of unfinished runs of these experiments made with ``profile``."""
+    return [f for e in experiments for f in iter_failures(out_dir, e) if profile_of(f) == profile]
+
+
+def failure_lines(failures: Iterable[dict], label=lambda method: method) -> list[str]:
+    """One line per (method, data set, error): how many runs failed with it. ``label`` names a method."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for f in failures:
+        job = f.get("job") or {}
+        key = (str(job.get("method")), str(job.get("data")), str(f.get("error", "")).strip())
+        counts[key] = counts.get(key, 0) + 1
+    return [f"{label(m)} ({m}) on {d}, {n} run(s): {e}" for (m, d, e), n in sorted(counts.items())]
 
 
 def count_other_profiles(out_dir: str | os.PathLike, experiments: Iterable[str], profile: str) -> dict[str, int]:

@@ -55,6 +55,9 @@ class Provenance:
         table's runs cost, one after another, on the machines listed.
     empty_rows : dict
         ``{"label (method)": why the row has no numbers}``.
+    failed_runs : list of str
+        Runs that failed and have not finished since (their ``failed.json``), one line per method, data
+        set and error: why some cells are empty or have fewer runs.
     notes, footer : list of str
         The layout's header notes and the lines printed below the table (e.g. the Friedman test).
     """
@@ -70,6 +73,7 @@ class Provenance:
     finished_runs: int
     empty_rows: dict[str, str]
     compute_s: float = 0.0
+    failed_runs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     footer: list[str] = field(default_factory=list)
 
@@ -92,6 +96,9 @@ class Provenance:
             lines += [f"  - {label}: {reason}" for label, reason in self.empty_rows.items()]
         else:
             lines.append("Empty rows: none")
+        if self.failed_runs:
+            lines.append("Failed runs (not finished, no numbers; the next sweep tries them again):")
+            lines += [f"  - {line}" for line in self.failed_runs]
         return lines + self.notes
 
     def to_dict(self) -> dict:
@@ -141,10 +148,18 @@ def hardware_text(machines: list[Machine]) -> str:
 
 
 def run_compute_seconds(records: list[dict]) -> float:
-    """Oversampling plus training seconds summed over the records (missing timings count 0)."""
-    total = 0.0
+    """Oversampling plus training seconds summed over the records (missing timings count 0).
+
+    A fold's oversampling is done once for all its classifier repeats, and every repeat's record carries
+    it: it counts once per fold fit (the records' job without its repeat, and their common start time)."""
+    total, oversampled = 0.0, set()
     for r in records:
-        timing = r.get("timing") or {}
+        timing = dict(r.get("timing") or {})
+        job = {k: v for k, v in (r.get("job") or {}).items() if k != "repeat"}
+        fit = (r.get("experiment"), json.dumps(job, sort_keys=True, default=str), r.get("started_at"))
+        if fit in oversampled:
+            timing.pop("oversample_s", None)
+        oversampled.add(fit)
         total += sum(float(v) for v in timing.values() if isinstance(v, (int, float)))
     return total
 
@@ -165,7 +180,8 @@ def counts_text(counts: list[int]) -> str:
     return f"{lo}" if lo == hi else f"{lo} to {hi} (varies by cell; see the n columns of the CSV)"
 
 
-def provenance(table: Table, experiment: str, profile: str, records: list[dict], made_by: str) -> Provenance:
+def provenance(table: Table, experiment: str, profile: str, records: list[dict], made_by: str,
+               failed_runs: list[str] | None = None) -> Provenance:
     """Provenance of ``table`` laid out from ``records``.
 
     Parameters
@@ -178,6 +194,8 @@ def provenance(table: Table, experiment: str, profile: str, records: list[dict],
         The finished run records behind the table.
     made_by : str
         The command that writes the table.
+    failed_runs : list of str, optional
+        Lines naming the runs that failed (:func:`imbench.tables.collect.failure_lines`).
 
     Returns
     -------
@@ -188,7 +206,7 @@ def provenance(table: Table, experiment: str, profile: str, records: list[dict],
         run_commands=_distinct(r.get("command") for r in records if r.get("command")),
         commits=run_commits(records), hardware=run_machines(records), cell_counts=list(table.cell_counts),
         finished_runs=len(records), empty_rows=dict(table.empty), compute_s=round(run_compute_seconds(records), 1),
-        notes=list(table.notes),
+        failed_runs=list(failed_runs or []), notes=list(table.notes),
         footer=list(table.footer),
     )
 

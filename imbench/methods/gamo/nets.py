@@ -59,13 +59,14 @@ class _ConvexCombination(torch.autograd.Function):
     @staticmethod
     def forward(ctx, weights: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(weights, rows)
-        return (cols @ weights.t()).t()
+        return (cols @ weights.t()).t().contiguous()
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         weights, rows = ctx.saved_tensors
-        grad_w = (rows @ grad.t()).t() if ctx.needs_input_grad[0] else None
-        grad_rows = weights.t() @ grad if ctx.needs_input_grad[1] else None
+        # under autocast the forward's product may be bf16 while the backward runs outside it: match dtypes
+        grad_w = (rows @ grad.t().to(rows.dtype)).t().to(weights.dtype) if ctx.needs_input_grad[0] else None
+        grad_rows = (weights.t().to(grad.dtype) @ grad).to(rows.dtype) if ctx.needs_input_grad[1] else None
         return grad_w, grad_rows, None
 
 
