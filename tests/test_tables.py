@@ -514,3 +514,15 @@ def test_mesa_row_is_empty_with_the_reason_it_cannot_run(monkeypatch):
     assert "cwgan" not in PLANNED and empty_reason("cwgan") == "no finished runs"  # implemented: it runs
     monkeypatch.setitem(PLANNED, "future_method", "Somebody 2030")
     assert empty_reason("future_method") == "method not implemented yet (planned: Somebody 2030)"
+
+
+def test_scores_equal_but_for_summation_order_tie_in_the_rank_tests():
+    from imbench.tables.stats import friedman_iman_davenport, mean_ranks
+
+    a = 0.35
+    b = float(np.nextafter(a, 1.0))  # what averaging the same runs in another order can give
+    exact = np.array([[a, a, 0.1], [0.5, 0.4, 0.3], [0.2, 0.6, 0.6], [0.9, 0.1, 0.5]])
+    noisy = exact.copy()
+    noisy[0, 1] = b
+    assert list(mean_ranks(noisy)) == list(mean_ranks(exact)) and mean_ranks(exact)[0] == pytest.approx(1.625)
+    assert friedman_iman_davenport(noisy) == friedman_iman_davenport(exact)

@@ -93,8 +93,18 @@ def mean_ranks(scores: np.ndarray) -> np.ndarray:
         One mean rank per method (column): 1 = highest score, ties get the average of their ranks
         (``scipy.stats.rankdata(method="average")`` on each data set).
     """
-    ranks = stats.rankdata(-np.atleast_2d(np.asarray(scores, dtype=float)), method="average", axis=1)
+    ranks = stats.rankdata(-tie_safe(scores), method="average", axis=1)
     return ranks.mean(axis=0)
+
+
+# Scores equal but for float rounding (the same runs averaged in another order) must tie in a rank test.
+TIE_DECIMALS = 12
+
+
+def tie_safe(scores: np.ndarray) -> np.ndarray:
+    """``scores`` as a 2-d float array rounded to ``TIE_DECIMALS`` places, so that values that differ only
+    by summation order (1e-16) tie instead of being ranked by that noise."""
+    return np.round(np.atleast_2d(np.asarray(scores, dtype=float)), TIE_DECIMALS)
 
 
 @dataclass(frozen=True)
@@ -131,7 +141,7 @@ def friedman_iman_davenport(scores: np.ndarray) -> Friedman:
         of the mean ranks R_j; with ties scipy divides it by its tie correction.
         When every data set orders the methods the same way, F_F is infinite and p = 0.
     """
-    table = np.atleast_2d(np.asarray(scores, dtype=float))
+    table = tie_safe(scores)
     n, k = table.shape
     result = stats.friedmanchisquare(*table.T)
     chi2 = float(result.statistic)
