@@ -167,10 +167,14 @@ def test_a_table_names_its_failed_runs():
     from imbench.tables.collect import failure_lines
 
     failure = {"job": {"method": "none", "data": "mnist"}, "error": "no majority neighbours"}
-    assert failure_lines([failure, failure]) == ["none (none) on mnist, 2 run(s): no majority neighbours"]
+    elsewhere = {"job": {"method": "none", "data": "fmnist"}, "error": "no majority neighbours"}
+    other = {"job": {"method": "none", "data": "mnist"}, "error": "diverged"}
+    assert failure_lines([failure, failure, elsewhere, other]) == [
+        "none (none), 1 run(s) on 1 data set(s) [mnist (1)]: diverged",
+        "none (none), 3 run(s) on 2 data set(s) [fmnist (1), mnist (2)]: no majority neighbours"]
     out = render("gamo_1", GAMO_SPEC, [fake_record(0)], "paper", failures=[failure])
     assert "Failed runs (not finished, no numbers; the next sweep tries them again):" in out.markdown
-    assert "on mnist, 1 run(s): no majority neighbours" in out.markdown
+    assert "1 run(s) on 1 data set(s) [mnist (1)]: no majority neighbours" in out.markdown
     assert out.provenance.failed_runs and "Failed runs" not in render("gamo_1", GAMO_SPEC, [fake_record(0)],
                                                                       "paper").markdown
 

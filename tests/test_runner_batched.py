@@ -134,8 +134,10 @@ def test_a_diverging_group_member_fails_only_its_run(mnist_root, tmp_path, monke
     msg = str(err.value)
     done = {p.parent.name for p in tmp_path.glob("*/done")}
     dirs = {p.name for p in tmp_path.iterdir() if p.is_dir()}
-    assert len(done) == 2 and dirs == done  # the failed run left no directory behind
     failed = re.search(r"run (\w+) \(fold 0, repeat 1", msg).group(1)
+    assert len(done) == 2 and dirs == done | {failed}  # the failed run holds only its failure note
+    assert sorted(p.name for p in (tmp_path / failed).iterdir()) == ["failed.json"]
+    assert "training loss became nan" in json.loads((tmp_path / failed / "failed.json").read_text())["error"]
     assert failed not in done and "training loss became nan" in msg and "1 run(s) failed" in msg
     monkeypatch.setattr(downstream, "train_models_batched", real)
     redo = run_job(cfg)

@@ -114,13 +114,17 @@ def collect_failures(out_dir: str | os.PathLike, experiments: Iterable[str], pro
 
 
 def failure_lines(failures: Iterable[dict], label=lambda method: method) -> list[str]:
-    """One line per (method, data set, error): how many runs failed with it. ``label`` names a method."""
-    counts: dict[tuple[str, str, str], int] = {}
+    """One line per (method, error): the data sets it failed on and how many runs. ``label`` names a method."""
+    runs: dict[tuple[str, str], dict[str, int]] = {}
     for f in failures:
         job = f.get("job") or {}
-        key = (str(job.get("method")), str(job.get("data")), str(f.get("error", "")).strip())
-        counts[key] = counts.get(key, 0) + 1
-    return [f"{label(m)} ({m}) on {d}, {n} run(s): {e}" for (m, d, e), n in sorted(counts.items())]
+        per_data = runs.setdefault((str(job.get("method")), str(f.get("error", "")).strip()), {})
+        per_data[str(job.get("data"))] = per_data.get(str(job.get("data")), 0) + 1
+    lines = []
+    for (m, e), per_data in sorted(runs.items()):
+        where = ", ".join(f"{d} ({n})" for d, n in sorted(per_data.items()))
+        lines.append(f"{label(m)} ({m}), {sum(per_data.values())} run(s) on {len(per_data)} data set(s) [{where}]: {e}")
+    return lines
 
 
 def count_other_profiles(out_dir: str | os.PathLike, experiments: Iterable[str], profile: str) -> dict[str, int]:
