@@ -126,16 +126,21 @@ def convex_products_ms(device: torch.device, layout: str, steps: int = 50) -> fl
             for g, r in zip(grads, rows):
                 (g @ r.t()) if layout == "plain" else (r @ g.t())
 
-    for _ in range(5):
-        one_batch()
+    return seconds_per_call(one_batch, steps, warmup=5, device=device) * 1000
+
+
+def seconds_per_call(run, reps: int, warmup: int, device: torch.device) -> float:
+    """Mean seconds of ``run()`` over ``reps`` calls after ``warmup`` calls (CUDA synchronised)."""
+    for _ in range(warmup):
+        run()
     if device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
-    for _ in range(steps):
-        one_batch()
+    for _ in range(reps):
+        run()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / steps * 1000
+    return (time.perf_counter() - t0) / reps
 
 
 def matmul_shapes(steps: int, device: torch.device) -> tuple[Counter, int]:
@@ -162,19 +167,7 @@ def matmul_floor_ms(shapes: Counter, steps: int, device: torch.device) -> float:
         at, bt, out_t = a.t().contiguous(), b.t().contiguous(), torch.empty(n, m, device=device)
         layouts = (lambda: torch.mm(a, b, out=out), lambda: torch.mm(bt, at, out=out_t),
                    lambda: torch.mm(a, bt.t(), out=out), lambda: torch.mm(at.t(), b, out=out))
-        best = float("inf")
-        for run in layouts:
-            for _ in range(3):
-                run()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                run()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            best = min(best, (time.perf_counter() - t0) / reps)
-        return best
+        return min(seconds_per_call(run, reps, warmup=3, device=device) for run in layouts)
 
     total = sum(fastest(m, k, n, max(count, 10)) * count for (m, k, n), count in shapes.items())
     return total / steps * 1000
