@@ -3,7 +3,7 @@ PY ?= python3
 PROFILE ?= quick
 OUT ?= outputs
 RESULTS ?= results
-# Extra Hydra overrides for the runs of a table target, e.g. ARGS="hydra.sweeper.params.method=none,smote"
+# Extra Hydra overrides for the runs of a table target, e.g. ARGS="method=none,smote"
 ARGS ?=
 TORCH_SPEC ?= torch==2.13.0
 # A local copy of the image sets in torchvision's layout, used before any download when present.
@@ -130,7 +130,7 @@ table-gamo-2:
 
 table-imsic-1: data data-fmnist
 	$(RUN) experiment=imsic_1
-	$(RUN) experiment=imsic_1 data=fmnist classifier.schedule.epochs=25 hydra.sweeper.params.method=smote,infogan
+	$(RUN) experiment=imsic_1 data=fmnist classifier.schedule.epochs=25 method=smote,infogan
 	$(RUN) experiment=imsic_1 data=fmnist classifier.schedule.epochs=25 method=imsic method.sampler.code_dim=3 method.sampler.structure=null
 	$(TABLE) imsic_1
 
@@ -140,7 +140,7 @@ figure-imsic-1: data
 
 figure-imsic-3: data data-fmnist
 	$(RUN) experiment=imsic_fig3
-	$(RUN) experiment=imsic_fig3 data=fmnist classifier.schedule.epochs=25 hydra.sweeper.params.method=smote,infogan
+	$(RUN) experiment=imsic_fig3 data=fmnist classifier.schedule.epochs=25 method=smote,infogan
 	$(RUN) experiment=imsic_fig3 data=fmnist classifier.schedule.epochs=25 method=imsic method.sampler.code_dim=3 method.sampler.structure=null
 	$(TABLE) imsic_fig3
 	$(PY) -m imbench.figures.ir_sweep imsic_fig3 --where data=mnist --profile $(PROFILE) --out-dir $(OUT) --results-dir $(RESULTS)
