@@ -160,9 +160,22 @@ def iter_failures(out_dir: str | os.PathLike, experiment: str | None = None) -> 
             failure = json.loads(marker.read_text())
         except (OSError, ValueError):
             continue
-        if isinstance(failure, dict) and (experiment is None or failure.get("experiment") == experiment):
+        if not _well_formed_failure(failure):
+            continue
+        if experiment is None or failure.get("experiment") == experiment:
             failure["_path"] = str(marker)
             yield failure
+
+
+def _well_formed_failure(failure: Any) -> bool:
+    """A marker readers can use: a dict whose job is a dict, config (if any) a dict with a dict profile,
+    and experiment a string or missing."""
+    if not isinstance(failure, dict) or not isinstance(failure.get("job"), dict):
+        return False
+    config = failure.get("config") or {}
+    if not isinstance(config, dict) or not isinstance(config.get("profile") or {}, dict):
+        return False
+    return isinstance(failure.get("experiment"), (str, type(None)))
 
 
 def load_record(run_dir: Path) -> dict:

@@ -338,10 +338,11 @@ def write_run(run_dir: Path, record: dict, fit: FoldFit, minority: list[int], se
     return finish_run(run_dir, record)
 
 
-def _mark_failed(plan: JobPlan, run_dir: Path, error: str, execution: dict) -> None:
+def _mark_failed(plan: JobPlan, run_dir: Path, error: str, execution: dict, fold: int, repeat: int) -> None:
     """Leave ``failed.json`` in an unfinished run: the error and what tables need to place it."""
     mark_failed(run_dir, {"experiment": plan.cfg.get("experiment_name"), "run_id": run_dir.name,
-                          "job": plan.description, "error": error, "failed_at": _now(), "config": plan.cfg,
+                          "job": {**plan.description, "fold": fold, "repeat": repeat}, "error": error,
+                          "failed_at": _now(), "config": plan.cfg,
                           **{k: execution[k] for k in ("git", "hardware", "command") if k in execution}})
 
 
@@ -374,6 +375,7 @@ def run_job(cfg: dict, log: Callable[..., None] = print) -> JobSummary:
     if policy.note(plan.device):
         log(policy.note(plan.device))
     claims = Claims(ClaimSettings.from_config(cfg.get("claims")), log=log)
+    marked: set[Path] = set()  # runs given their own failure note by _write_fold
     with divergence_settings(DivergenceSettings.from_config(cfg.get("divergence"))), precision_policy(policy), claims:
         for chunk in chunks(plan, ctx):
             mine = [c for c in (_claim(plan, fp, claims, summary, bar) for fp in chunk) if c.todo]
@@ -381,11 +383,12 @@ def run_job(cfg: dict, log: Callable[..., None] = print) -> JobSummary:
                 started = _now()
                 prepared = [prepare_fold(plan, fp) for fp in mine]
                 for fold, fit in zip(prepared, fit_chunk(method, prepared, ctx)):
-                    _write_fold(plan, fold, fit, execution, started, summary, failures, bar)
-            except ImbenchError as e:  # the job stops: every unfinished run of it says why
-                for fp in plan.folds:
+                    _write_fold(plan, fold, fit, execution, started, summary, failures, bar, marked)
+            except ImbenchError as e:  # the job stops: the runs this process held say why (not others')
+                for fp in mine:
                     for r in fp.todo:
-                        _mark_failed(plan, fp.dirs[r], f"the job stopped: {e}", execution)
+                        if fp.dirs[r] not in marked:
+                            _mark_failed(plan, fp.dirs[r], f"the job stopped: {e}", execution, fp.fold.index, r)
                 raise
             finally:
                 for fp in mine:
@@ -428,13 +431,15 @@ def _resume(run_dir: Path, summary: JobSummary, bar) -> None:
 
 
 def _write_fold(plan: JobPlan, fold: PreparedFold, fit: FoldFit | ImbenchError, execution: dict, started: str,
-                summary: JobSummary, failures: list[str], bar) -> None:
-    """Evaluate and write every repeat of one fitted fold; failed repeats go to ``failures``."""
+                summary: JobSummary, failures: list[str], bar, marked: set[Path]) -> None:
+    """Evaluate and write every repeat of one fitted fold; failed repeats go to ``failures`` and get their
+    failure note (their directories are added to ``marked``)."""
     task, dirs = fold.task, fold.plan.dirs
     if isinstance(fit, ImbenchError):
         failures.extend(f"run {dirs[r].name} (fold {task.fold}, repeat {r}): {fit}" for r in task.repeats)
         for r in task.repeats:
-            _mark_failed(plan, dirs[r], str(fit), execution)
+            _mark_failed(plan, dirs[r], str(fit), execution, task.fold, r)
+            marked.add(dirs[r])
         bar.update(len(task.repeats))
         return
     fid = None
@@ -452,7 +457,8 @@ def _write_fold(plan: JobPlan, fold: PreparedFold, fit: FoldFit | ImbenchError, 
             test_pr = pr_curve(fold.test.y, proba, plan.dataset.classes, task.minority)
         except TrainingError as e:
             failures.append(f"run {dirs[r].name} (fold {task.fold}, repeat {r}, classifier seed {seed}): {e}")
-            _mark_failed(plan, dirs[r], str(e), execution)
+            _mark_failed(plan, dirs[r], str(e), execution, task.fold, r)
+            marked.add(dirs[r])
             bar.update(1)
             continue
         context = {"run_id": dirs[r].name, **execution, "started_at": started, "finished_at": _now()}

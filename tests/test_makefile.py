@@ -27,6 +27,6 @@ def test_the_makefile_has_run_lines():
 @pytest.mark.parametrize("number, overrides", run_lines(), ids=lambda v: str(v) if isinstance(v, int) else "")
 def test_a_run_line_parses_and_sweeps_only_the_jobs_config(number, overrides):
     parsed = OverridesParser.create().parse_overrides(overrides)
-    hydra_sweeps = [o.input_line for o in parsed if o.key_or_group.startswith("hydra.") and o.is_sweep_override()]
+    hydra_sweeps = [o.input_line for o in parsed if o.is_hydra_override() and o.is_sweep_override()]
     assert not hydra_sweeps, (f"Makefile line {number}: Hydra refuses to sweep its own config ({hydra_sweeps}); "
                               "sweep the job's key instead (method=a,b)")

@@ -104,12 +104,13 @@ def test_smote_lowers_k_for_a_small_class_and_says_so(mnist_root, tmp_path):
 
 
 def test_smote_on_a_class_of_one_sample_is_a_clear_error(mnist_root, tmp_path):
-    out = cli(f"data.root={mnist_root}", f"out_dir={tmp_path}", "method=smote", *SMALL, "skew.n_max=10", "folds=1")
+    out = cli(f"data.root={mnist_root}", f"out_dir={tmp_path}", "method=smote", *SMALL, "skew.n_max=10", "folds=2")
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "class 8 has a single training sample" in out.stderr and "method=random" in out.stderr
     assert done_dirs(tmp_path) == []
-    (failed,) = list(iter_failures(tmp_path))  # the unfinished run says why, for the tables
+    (failed,) = list(iter_failures(tmp_path))  # the run that stopped the job says why; fold 1 was not tried
     assert "class 8 has a single training sample" in failed["error"] and failed["job"]["method"] == "smote"
+    assert (failed["job"]["fold"], failed["job"]["repeat"]) == (0, 0)
 
 
 # -- records ---------------------------------------------------------------------------------------------
@@ -160,6 +161,24 @@ def test_a_failure_marker_is_read_until_the_run_finishes(tmp_path):
     assert not (run / FAILED).exists() and list(iter_failures(tmp_path)) == []
     mark_failed(run, {"experiment": "e1", "error": "late"})  # a finished run is never marked failed
     assert not (run / FAILED).exists() and len(list(iter_records(tmp_path))) == 1
+
+
+def test_malformed_failure_markers_are_skipped(tmp_path):
+    for i, bad in enumerate([[1], {"job": "x"}, {"job": {}, "config": {"profile": "p"}}, {"job": {}, "experiment": 3}]):
+        mark_failed(tmp_path / f"{i:016x}", bad)
+    mark_failed(tmp_path / f"{9:016x}", {"job": {"method": "none"}, "config": {"profile": None}})
+    assert [f["job"] for f in iter_failures(tmp_path)] == [{"method": "none"}]
+
+
+def test_a_failure_settled_by_a_later_run_of_the_same_cell_is_not_listed():
+    from imbench.tables.collect import unresolved_failures
+
+    record = fake_record(0)
+    failure = {"experiment": "gamo_1", "job": dict(record["job"]), "error": "boom"}
+    other_fold = {"experiment": "gamo_1", "job": {**record["job"], "fold": 1}, "error": "boom"}
+    not_a_row = {"experiment": "gamo_1", "job": {**record["job"], "method": "adasyn", "fold": 1}, "error": "x"}
+    assert unresolved_failures([failure, other_fold, not_a_row], [record], rows=["none"]) == [other_fold]
+    assert len(unresolved_failures([failure, other_fold, not_a_row], [])) == 3
 
 
 def test_a_table_names_its_failed_runs():

@@ -15,7 +15,7 @@ from pathlib import Path
 from imbench.methods.registry import NOT_RUNNABLE, PLANNED, config_dir
 from imbench.tables.collect import (
     UnknownExperiment, available_experiments, collect_failures, collect_records, count_other_profiles,
-    failure_lines, keep_experiment_irs, load_table_spec, records_frame,
+    failure_lines, keep_experiment_irs, load_table_spec, records_frame, unresolved_failures,
 )
 from imbench.tables.header import Provenance, provenance
 from imbench.tables.latex import to_latex
@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     sources = source_experiments(args.experiment, spec)
     records, left_out = keep_experiment_irs(args.conf_dir, collect_records(args.out_dir, sources, args.profile))
     failures, _ = keep_experiment_irs(args.conf_dir, collect_failures(args.out_dir, sources, args.profile))
+    failures = unresolved_failures(failures, records, spec.get("rows") or None)
     runnable = [m for m in spec.get("rows", []) if m not in PLANNED and m not in NOT_RUNNABLE]
     if not records:
         others = count_other_profiles(args.out_dir, sources, args.profile)

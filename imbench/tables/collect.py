@@ -113,6 +113,20 @@ def collect_failures(out_dir: str | os.PathLike, experiments: Iterable[str], pro
     return [f for e in experiments for f in iter_failures(out_dir, e) if profile_of(f) == profile]
 
 
+def unresolved_failures(failures: Iterable[dict], records: Iterable[dict], rows: Iterable[str] | None = None) -> list[dict]:
+    """The failures whose cell still lacks that run: a finished record of the same experiment, job, fold
+    and repeat (made later under another run id, after a fix that changed the config) settles a failure;
+    with ``rows``, only failures of those methods."""
+    def key(item: dict) -> tuple:
+        job = item.get("job") or {}
+        return (item.get("experiment"),) + tuple(str(job.get(k)) for k in JOB_KEYS if k != "experiment")
+
+    finished = {key(r) for r in records}
+    wanted = None if rows is None else set(rows)
+    return [f for f in failures
+            if key(f) not in finished and (wanted is None or f["job"].get("method") in wanted)]
+
+
 def failure_lines(failures: Iterable[dict], label=lambda method: method) -> list[str]:
     """One line per (method, error): the data sets it failed on and how many runs. ``label`` names a method."""
     runs: dict[tuple[str, str], dict[str, int]] = {}

@@ -156,7 +156,8 @@ def run_compute_seconds(records: list[dict]) -> float:
     for r in records:
         timing = dict(r.get("timing") or {})
         job = {k: v for k, v in (r.get("job") or {}).items() if k != "repeat"}
-        fit = (r.get("experiment"), json.dumps(job, sort_keys=True, default=str), r.get("started_at"))
+        fit = (json.dumps([r.get("experiment"), job, r.get("config"), (r.get("hardware") or {}).get("host")],
+                          sort_keys=True, default=str), r.get("started_at"))
         if fit in oversampled:
             timing.pop("oversample_s", None)
         oversampled.add(fit)
