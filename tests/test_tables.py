@@ -526,3 +526,11 @@ def test_scores_equal_but_for_summation_order_tie_in_the_rank_tests():
     noisy[0, 1] = b
     assert list(mean_ranks(noisy)) == list(mean_ranks(exact)) and mean_ranks(exact)[0] == pytest.approx(1.625)
     assert friedman_iman_davenport(noisy) == friedman_iman_davenport(exact)
+
+
+def test_neighbouring_floats_across_a_rounding_boundary_still_tie():
+    from imbench.tables.stats import mean_ranks
+
+    a, b = 0.2500000000005, 0.25000000000050004  # one ulp apart, rounded to 12 places they would differ
+    assert np.round(a, 12) != np.round(b, 12)
+    assert list(mean_ranks([[a, b, 0.1], [b, a, 0.1]])) == [1.5, 1.5, 3.0]

@@ -98,13 +98,22 @@ def mean_ranks(scores: np.ndarray) -> np.ndarray:
 
 
 # Scores equal but for float rounding (the same runs averaged in another order) must tie in a rank test.
-TIE_DECIMALS = 12
+TIE_TOLERANCE = 1e-12
 
 
 def tie_safe(scores: np.ndarray) -> np.ndarray:
-    """``scores`` as a 2-d float array rounded to ``TIE_DECIMALS`` places, so that values that differ only
-    by summation order (1e-16) tie instead of being ranked by that noise."""
-    return np.round(np.atleast_2d(np.asarray(scores, dtype=float)), TIE_DECIMALS)
+    """``scores`` as a 2-d float array in which, per row (data set), values within ``TIE_TOLERANCE`` of
+    their sorted neighbour are set equal, so that values that differ only by summation order (1e-16)
+    tie instead of being ranked by that noise."""
+    table = np.atleast_2d(np.asarray(scores, dtype=float)).copy()
+    for row in table:
+        order = np.argsort(row, kind="stable")
+        values = row[order]
+        for i in range(1, len(values)):
+            if abs(values[i] - values[i - 1]) <= TIE_TOLERANCE:
+                values[i] = values[i - 1]
+        row[order] = values
+    return table
 
 
 @dataclass(frozen=True)
