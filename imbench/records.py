@@ -146,6 +146,19 @@ def mark_failed(run_dir: Path, failure: dict) -> None:
         pass
 
 
+def read_failure(run_dir: Path) -> dict | None:
+    """The failure note of an unfinished run (its ``failed.json``), or None when it has none, is finished,
+    or the note cannot be read or is malformed."""
+    marker = Path(run_dir) / FAILED
+    if is_done(run_dir) or not marker.is_file():
+        return None
+    try:
+        failure = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+    return failure if _well_formed_failure(failure) else None
+
+
 def iter_failures(out_dir: str | os.PathLike, experiment: str | None = None) -> Iterator[dict]:
     """The ``failed.json`` of every run under ``out_dir`` that failed and has not finished since
     (optionally only one experiment's); unreadable markers are skipped."""
@@ -153,17 +166,9 @@ def iter_failures(out_dir: str | os.PathLike, experiment: str | None = None) -> 
     if not root.is_dir():
         return
     for run_dir in sorted(p for p in root.iterdir() if p.is_dir() and RUN_DIR_NAME.fullmatch(p.name)):
-        marker = run_dir / FAILED
-        if is_done(run_dir) or not marker.is_file():
-            continue
-        try:
-            failure = json.loads(marker.read_text())
-        except (OSError, ValueError):
-            continue
-        if not _well_formed_failure(failure):
-            continue
-        if experiment is None or failure.get("experiment") == experiment:
-            failure["_path"] = str(marker)
+        failure = read_failure(run_dir)
+        if failure is not None and (experiment is None or failure.get("experiment") == experiment):
+            failure["_path"] = str(run_dir / FAILED)
             yield failure
 
 

@@ -215,6 +215,11 @@ def test_incomplete_sweep_is_flagged_and_not_averaged_as_complete(tmp_path):
     assert missing[("smote", 1)].state == DIRECTORY_WITHOUT_DONE and missing[("smote", 1)].run_id == interrupted.name
     assert missing[("smote", 2)].state == NO_DIRECTORY
     assert not completeness.complete and completeness.stray == []
+    from imbench.records import mark_failed  # the same run, had it failed, says so with its error
+    mark_failed(interrupted, {"job": {"method": "smote"}, "error": "the classifier diverged"})
+    failed = {(m.variant, m.replicate.fold): m for m in assess(*reversed(sweep_of(tmp_path))).missing}
+    assert failed[("smote", 1)].state == "failed: the classifier diverged"
+    (interrupted / "failed.json").unlink()
 
     summary = summarize(sweep, completeness, ["acsa"], "none")
     smote = summary[summary["method"] == "smote"].iloc[0]

@@ -127,7 +127,13 @@ def _planned(values: pd.Series) -> int:
     return int(numbers.max()) if len(numbers) else 0
 
 
+def _unfinished_state(run: UnfinishedRun) -> str:
+    return DIRECTORY_WITHOUT_DONE if run.error is None else f"failed: {run.error}"
+
+
 def _stray_hint(run: UnfinishedRun, sweep: Sweep) -> str:
+    if run.error is not None:
+        return f"failed: {run.error}"
     if not run.has_result:
         return "no result.json yet: interrupted or in progress"
     try:
@@ -177,7 +183,7 @@ def assess(sweep: Sweep, runset: RunSet) -> Completeness:
             first = rows.iloc[0]
             for rep in sorted(expected - result.present[sid], key=lambda r: (r.seed, r.repeat, r.fold)):
                 run_id = run_id_of(setting.identity, rep.seed, rep.fold, rep.repeat) if setting.exact else None
-                state = (DIRECTORY_WITHOUT_DONE if run_id in unfinished
+                state = (_unfinished_state(unfinished[run_id]) if run_id in unfinished
                          else UNREADABLE if run_id in unreadable else NO_DIRECTORY)
                 if run_id in unfinished:
                     accounted.add(run_id)

@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from imbench import records
-from imbench.records import RESULT, CorruptRecord, is_done, load_record
+from imbench.records import RESULT, CorruptRecord, is_done, load_record, read_failure
 
 RUN_DIR_NAME = records.RUN_DIR_NAME
 SKIPPED_DIRS = {"hydra", ".hydra"}
@@ -31,9 +31,11 @@ class UnreadableRecord:
 
 @dataclass(frozen=True)
 class UnfinishedRun:
-    """A run directory without the ``done`` marker: the run was interrupted or is still in progress."""
+    """A run directory without the ``done`` marker: the run was interrupted, is still in progress, or
+    failed (``error``: its ``failed.json``'s error)."""
     run_dir: Path
     has_result: bool
+    error: str | None = None
 
 
 @dataclass
@@ -91,7 +93,9 @@ def read_runs(out_dir: str | os.PathLike, progress: bool = True) -> RunSet:
     for run_dir in tqdm(dirs, desc="reading run records", unit="run", file=sys.stderr, disable=not progress,
                         leave=False, mininterval=0.5):
         if not is_done(run_dir):
-            found.unfinished.append(UnfinishedRun(run_dir, (run_dir / RESULT).is_file()))
+            failure = read_failure(run_dir)
+            found.unfinished.append(UnfinishedRun(run_dir, (run_dir / RESULT).is_file(),
+                                                  None if failure is None else str(failure.get("error", ""))))
             continue
         try:
             record = load_record(run_dir)
