@@ -4,7 +4,8 @@
 #   2. benchmarks/run.py --device cuda (MLP / CNN models per minute, batched vs sequential; SMOTE);
 #   3. benchmarks/generators.py --device cuda --group 15 (generator groups vs one at a time);
 #   4. one quick-profile Fajardo job through the runner, whose two draws' CGANs train as one group;
-#   5. benchmarks/bf16_check.py: 16 MLP seeds with bf16 autocast vs 16 in float32 on one Fajardo draw.
+#   5. benchmarks/bf16_check.py: 16 MLP seeds with bf16 autocast vs 16 in float32 on one Fajardo draw;
+#   6. benchmarks/gamo_group.py --device cuda: GAMO alone vs groups of 3 and 10 (a Table 1 cell's repeats).
 # Each part has its own time limit, so one that hangs leaves the others their time. Writes logs and the
 # benchmark JSON files into $OUT (default ./gpu-out), and a summary line per part into $OUT/checks.log.
 # Run on the device machine as
@@ -22,11 +23,12 @@ part() {  # NAME SECONDS COMMAND...
   echo "$name: exit $? after $(( $(date +%s) - t0 )) s (limit $limit s)" >>"$OUT/checks.log"
 }
 part tests 120 python3 -m pytest -q -p no:cacheprovider -k cuda tests/
-part benchmark 200 python3 benchmarks/run.py --device cuda --budget-s 170 --out "$OUT" --commit "${IMBENCH_GIT_COMMIT:-}"
+part benchmark 160 python3 benchmarks/run.py --device cuda --budget-s 140 --out "$OUT" --commit "${IMBENCH_GIT_COMMIT:-}"
 part generators 80 python3 benchmarks/generators.py --device cuda --steps 100 --group 15 --out "$OUT"
 part runner 70 python3 -m imbench experiment=fajardo_5 profile=quick method=cgan skew=fajardo_m3 fid.enabled=false \
   progress=false out_dir=/tmp/gpu-checks-runs
-part bf16 100 python3 benchmarks/bf16_check.py --device cuda --seeds 16 --out "$OUT"
+part bf16 80 python3 benchmarks/bf16_check.py --device cuda --seeds 16 --out "$OUT"
+part gamo_group 60 python3 benchmarks/gamo_group.py --device cuda --steps 100 --repeats 2 --groups 3 10 --out "$OUT"
 python3 - >>"$OUT/checks.log" 2>&1 <<'PY'
 import glob, json
 for p in sorted(glob.glob("/tmp/gpu-checks-runs/*/result.json")):

@@ -18,7 +18,7 @@ the same CN; the run's record names it.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
@@ -28,10 +28,11 @@ from tqdm.auto import tqdm
 
 from imbench.classifiers.downstream import InputSpec, prepare_inputs
 from imbench.classifiers.models import build_classifier
-from imbench.errors import ConfigError, TrainingError
+from imbench.errors import ConfigError, ImbenchError, TrainingError
 from imbench.methods.gamo.nets import ConditionalDiscriminator, ConvexGenerator, FreeGenerator
 from imbench.methods.gamo.objective import Objective
-from imbench.methods.gamo.trainer import ClassLayout, GamoSchedule, GamoTrainer, Players
+from imbench.methods.gamo.group import GamoGroupTrainer, MemberSampler
+from imbench.methods.gamo.trainer import ClassLayout, GamoSchedule, GamoTrainer, Players, TrainingLog
 from imbench.methods.protocol import FittedRun, FoldFit, FoldTask, JobContext, Method, ProfileCap, SyntheticSamples
 from imbench.precision import autocast_for, generator_precision
 from imbench.rng import isolated_rng
@@ -42,6 +43,25 @@ GENERATORS = ("convex", "free")
 CODE_CHOICES = {"include_majority": True, "soft_labels": True, "generator_updates": "per_class",
                 "batch_order": "fixed"}
 INPUT = InputSpec(range=(-1.0, 1.0))
+
+
+@dataclass(frozen=True)
+class FoldData:
+    """A fold's inputs on the device: the task, its class layout, X (the network's form), y (indices)."""
+
+    task: FoldTask
+    layout: ClassLayout
+    X: torch.Tensor
+    y: torch.Tensor
+
+
+@dataclass(frozen=True)
+class GroupMember:
+    """One training of a batched group: which fold (index into the tasks), which repeat, its seed."""
+
+    fold: int
+    repeat: int
+    seed: int
 
 
 class GamoPredictor:
@@ -201,12 +221,27 @@ class Gamo(Method):
                 "code_choices": sorted(k for k, v in CODE_CHOICES.items() if s[k] == v)}
 
     # -- the protocol ----------------------------------------------------------------------------
-    def fit_fold(self, task: FoldTask, ctx: JobContext) -> FoldFit:
+    def _fold_data(self, task: FoldTask, ctx: JobContext) -> FoldData:
         classes = list(ctx.classes)
         layout = self.layout(task, classes)
         index = {c: i for i, c in enumerate(classes)}
         X = self._inputs(task.train.X, ctx.device)
         y = torch.as_tensor(np.vectorize(index.__getitem__)(task.train.y), dtype=torch.long, device=ctx.device)
+        return FoldData(task, layout, X, y)
+
+    def _info(self, layout: ClassLayout, classes: Sequence[int]) -> dict:
+        return {"gamo": {**self.settings_record(), "minority_classes": [classes[i] for i in layout.minority],
+                         "majority_class": classes[layout.majority]}}
+
+    @staticmethod
+    def _training(log: TrainingLog, precision: str) -> dict:
+        return {"steps": log.steps, "outer_iterations": log.outer_iterations, "f_steps": log.f_steps,
+                "final_losses": log.final_losses, "precision": precision}
+
+    def fit_fold(self, task: FoldTask, ctx: JobContext) -> FoldFit:
+        classes = list(ctx.classes)
+        data = self._fold_data(task, ctx)
+        layout, X, y = data.layout, data.X, data.y
         runs, synthetic = {}, None
         for repeat, seed in task.repeats.items():
             t0 = time.perf_counter()
@@ -230,14 +265,66 @@ class Gamo(Method):
                     sampling_s = time.perf_counter() - t_sampling
             runs[repeat] = FittedRun(
                 predictor=GamoPredictor(players.features, players.classifier, ctx.device),
-                training={"steps": log.steps, "outer_iterations": log.outer_iterations, "f_steps": log.f_steps,
-                          "final_losses": log.final_losses, "precision": precision},
-                train_s=time.perf_counter() - t0 - sampling_s)
-        info = {"gamo": {**self.settings_record(), "minority_classes": [classes[i] for i in layout.minority],
-                         "majority_class": classes[layout.majority]}}
-        return FoldFit(runs=runs, synthetic=synthetic, info=info)
+                training=self._training(log, precision), train_s=time.perf_counter() - t0 - sampling_s)
+        return FoldFit(runs=runs, synthetic=synthetic, info=self._info(layout, classes))
 
-    def balancing_samples(self, trainer: GamoTrainer, task: FoldTask, layout: ClassLayout, classes: Sequence[int],
+    def fit_folds(self, tasks: Sequence[FoldTask], ctx: JobContext) -> list[FoldFit | ImbenchError]:
+        """Every repeat of every fold as one batched group (:mod:`.group`) when the job's batching
+        allows it, else fold by fold; folds of different class counts or input shapes train in
+        separate groups. A member whose training diverges fails alone."""
+        n_runs = sum(len(t.repeats) for t in tasks)
+        if n_runs < 2 or not ctx.batching.allows(n_runs, ctx.device):
+            return super().fit_folds(tasks, ctx)
+        classes = list(ctx.classes)
+        data = [self._fold_data(task, ctx) for task in tasks]  # a fold GAMO cannot run on stops the job here
+        groups: dict[tuple, list[GroupMember]] = {}
+        for i, d in enumerate(data):
+            for repeat, seed in d.task.repeats.items():
+                groups.setdefault((d.layout, tuple(d.X.shape)), []).append(GroupMember(i, repeat, seed))
+        fits = [FoldFit(runs={}, synthetic=None, info=self._info(d.layout, classes)) for d in data]
+        for members in groups.values():
+            self._fit_group(members, data, fits, ctx)
+        for fit, d in zip(fits, data):
+            fit.runs = {r: fit.runs[r] for r in d.task.repeats}  # the tasks' repeat order
+        return fits
+
+    def _fit_group(self, members: list[GroupMember], data: list[FoldData], fits: list[FoldFit],
+                   ctx: JobContext) -> None:
+        classes = list(ctx.classes)
+        layout = data[members[0].fold].layout
+        t0 = time.perf_counter()
+        with isolated_rng(ctx.device):
+            players = []
+            for m in members:  # each member's initial weights are its sequential ones
+                torch.manual_seed(m.seed)
+                players.append(self.build_players(data[m.fold].X, layout, ctx.device))
+            X = torch.stack([data[m.fold].X for m in members])
+            y = torch.stack([data[m.fold].y for m in members])
+            ctx.log(f"training {len(members)} {self.label} runs as one batched group")
+            bar = tqdm(total=self.schedule.steps, desc=f"{self.label} group of {len(members)}", unit="batch",
+                       leave=False, disable=not ctx.progress)
+            trainer = GamoGroupTrainer(players, self.objective, self.schedule, layout, X, y, [m.seed for m in members],
+                                       progress=lambda done, total: bar.update(done - bar.n))
+            precision = generator_precision(ctx.device)
+            try:
+                with autocast_for(precision, ctx.device):
+                    results = trainer.run()
+            finally:
+                bar.close()
+            del trainer, X, y
+        total = time.perf_counter() - t0
+        batched = {"group_size": len(members), "group_train_s": total}
+        for m, p, r in zip(members, players, results):
+            fit, d = fits[m.fold], data[m.fold]
+            if r.error is not None:
+                fit.runs[m.repeat] = r.error
+                continue
+            if fit.synthetic is None:  # the fold's first trained generator, as fold by fold
+                fit.synthetic = self.balancing_samples(r.sampler, d.task, layout, classes, ctx)
+            fit.runs[m.repeat] = FittedRun(GamoPredictor(p.features, p.classifier, ctx.device),
+                                           self._training(r.log, precision), total / len(members), batched=batched)
+
+    def balancing_samples(self, trainer: GamoTrainer | MemberSampler, task: FoldTask, layout: ClassLayout, classes: Sequence[int],
                           ctx: JobContext) -> SyntheticSamples | None:
         """The samples of the fold's first trained generator, for previews and FID: in the dense form its
         points, n_max − n_i per minority class, in the data's own form; None in the conv form, whose points

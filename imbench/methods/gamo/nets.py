@@ -77,6 +77,12 @@ def convex_combination(weights: torch.Tensor, points: ClassPoints, k: int) -> to
     return _ConvexCombination.apply(weights, points.rows[k], points.cols[k])
 
 
+def one_hot(labels: torch.Tensor, n_classes: int, dtype: torch.dtype) -> torch.Tensor:
+    """One-hot rows of ``labels`` (``F.one_hot`` as a comparison, so that it also runs under ``torch.vmap``
+    on every torch version: the group trainer maps the players over the members)."""
+    return (labels.unsqueeze(-1) == torch.arange(n_classes, device=labels.device)).to(dtype)
+
+
 @dataclass(frozen=True)
 class ClassBatch:
     """Labels of a generator batch, sorted by class: ``labels`` (class indices, B) and ``counts`` (how
@@ -106,7 +112,7 @@ class TransientMapping(nn.Module):
         self.out_features = width
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        onehot = nn.functional.one_hot(labels, self.n_classes).to(z.dtype)
+        onehot = one_hot(labels, self.n_classes, z.dtype)
         return self.net(torch.cat([z, onehot], dim=1))
 
 
@@ -186,5 +192,5 @@ class ConditionalDiscriminator(nn.Module):
         keras_init_(self)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        onehot = nn.functional.one_hot(labels, self.n_classes).to(x.dtype)
+        onehot = one_hot(labels, self.n_classes, x.dtype)
         return self.net(torch.cat([x, onehot], dim=1)).squeeze(1)

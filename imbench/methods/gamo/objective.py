@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from imbench.errors import ConfigError
+from imbench.methods.gamo.nets import one_hot
 
 # Keras clips probabilities to [eps, 1 - eps] in its cross-entropies; so does the CE form here
 EPS = 1e-7
@@ -59,7 +60,7 @@ class Objective:
         if self.form == "ce" and self.classifier_ce == "categorical":
             return F.cross_entropy(logits, labels)
         proba = torch.softmax(logits, dim=1)
-        onehot = F.one_hot(labels, logits.shape[1]).to(proba.dtype)
+        onehot = one_hot(labels, logits.shape[1], proba.dtype)
         if self.form == "ls":
             return ((onehot - proba) ** 2).mean()
         return _bce(proba, onehot).mean()
@@ -75,13 +76,12 @@ class Objective:
                                 include_majority: bool) -> torch.Tensor:
         """G's loss through M: M's outputs on G(z|i) pushed to the complement of one-hot(i)."""
         proba = torch.softmax(logits, dim=1)
-        complement = 1.0 - F.one_hot(labels, logits.shape[1]).to(proba.dtype)
+        complement = 1.0 - one_hot(labels, logits.shape[1], proba.dtype)
         per_output = (complement - proba) ** 2 if self.form == "ls" else _bce(proba, complement)
         if include_majority:
             return per_output.mean()
-        keep = torch.ones(logits.shape[1], dtype=torch.bool, device=logits.device)
-        keep[majority] = False
-        return per_output[:, keep].mean()
+        kept = torch.tensor([c for c in range(logits.shape[1]) if c != majority], device=logits.device)
+        return per_output.index_select(1, kept).mean()  # an index, not a mask: runs under torch.vmap
 
     def generator_vs_discriminator(self, logit: torch.Tensor) -> torch.Tensor:
         """G's loss through D: D(G(z|i)|i) pushed to 1."""

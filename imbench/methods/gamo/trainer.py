@@ -124,6 +124,20 @@ class BatchOrder:
         return idx
 
 
+def full_precision(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in float32 when autocast made it bf16 or fp16 (the IGUs combine the features in full
+    precision); float32 and float64 as they are."""
+    return t if t.dtype in (torch.float32, torch.float64) else t.float()
+
+
+def draw_slot_counts(n_slots: int, size: int, probs: torch.Tensor | None, rng: torch.Generator) -> tuple[int, ...]:
+    """How many of ``size`` generator labels fall in each minority slot: i.i.d. draws with ``probs``
+    (None: uniform) from ``rng``."""
+    p = torch.full((n_slots,), 1.0 / n_slots, dtype=torch.float64) if probs is None else probs
+    draws = torch.multinomial(p, size, replacement=True, generator=rng)
+    return tuple(int(k) for k in torch.bincount(draws, minlength=n_slots))
+
+
 def make_adam(params: Sequence[nn.Parameter], s: GamoSchedule, device: torch.device) -> torch.optim.Adam:
     """Adam(lr, betas, eps); the fused kernel where torch has one for the device."""
     kwargs = dict(lr=s.lr, betas=tuple(s.betas), eps=s.eps)
@@ -170,18 +184,12 @@ class GamoTrainer:
     def class_batch(self, size: int, probs: torch.Tensor | None) -> ClassBatch:
         """``size`` generator labels, i.i.d. over the minority slots with ``probs`` (None: uniform),
         sorted by slot."""
-        n_slots = len(self.layout.minority)
-        p = torch.full((n_slots,), 1.0 / n_slots, dtype=torch.float64) if probs is None else probs
-        draws = torch.multinomial(p, size, replacement=True, generator=self.rng)
-        counts = torch.bincount(draws, minlength=n_slots)
-        labels = torch.repeat_interleave(torch.tensor(self.layout.minority), counts)
-        return ClassBatch(labels.to(self.device), tuple(int(k) for k in counts))
+        counts = draw_slot_counts(len(self.layout.minority), size, probs, self.rng)
+        labels = torch.repeat_interleave(torch.tensor(self.layout.minority), torch.tensor(counts))
+        return ClassBatch(labels.to(self.device), counts)
 
     def single_class_batch(self, slot: int, size: int) -> ClassBatch:
-        counts = [0] * len(self.layout.minority)
-        counts[slot] = size
-        labels = torch.full((size,), self.layout.minority[slot], dtype=torch.long)
-        return ClassBatch(labels.to(self.device), tuple(counts))
+        return single_class_batch(self.layout, slot, size, self.device)
 
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.s.latent_dim, generator=self.noise_rng, device=self.device)
@@ -245,7 +253,7 @@ class GamoTrainer:
     @torch.no_grad()
     def features_of_all(self, batch: int = 1024) -> torch.Tensor:
         F = self.p.features
-        return torch.cat([F(self.X[i:i + batch]).float() for i in range(0, len(self.X), batch)])
+        return torch.cat([full_precision(F(self.X[i:i + batch])) for i in range(0, len(self.X), batch)])
 
     def _check(self, step: int) -> None:
         for name, values in self.recent.items():
@@ -291,16 +299,33 @@ class GamoTrainer:
         self.points = ClassPoints([final[i] for i in self.slot_index])
         return log
 
-    @torch.no_grad()
     def generate(self, per_slot: Sequence[int], chunk: int = 512) -> GeneratedSamples:
         """``per_slot[k]`` samples of each minority slot from the trained generator (eval mode) over the
         final inputs (pixels, or F's final features)."""
-        xs, ys = [], []
-        for slot, n in enumerate(per_slot):
-            for start in range(0, n, chunk):
-                batch = self.single_class_batch(slot, min(chunk, n - start))
-                xs.append(self.p.generator(self.noise(len(batch.labels)), batch, self.points))
-                ys.append(batch.labels)
-        if not xs:
-            return GeneratedSamples(self.points[0].new_zeros((0, self.points[0].shape[1])), self.y.new_zeros(0))
-        return GeneratedSamples(torch.cat(xs), torch.cat(ys))
+        return sample_generator(self.p.generator, self.points, self.layout, per_slot, self.noise, chunk)
+
+
+def single_class_batch(layout: ClassLayout, slot: int, size: int, device: torch.device) -> ClassBatch:
+    """``size`` generator labels, all of minority slot ``slot``."""
+    counts = [0] * len(layout.minority)
+    counts[slot] = size
+    labels = torch.full((size,), layout.minority[slot], dtype=torch.long)
+    return ClassBatch(labels.to(device), tuple(counts))
+
+
+@torch.no_grad()
+def sample_generator(generator: nn.Module, points: ClassPoints, layout: ClassLayout, per_slot: Sequence[int],
+                     noise: Callable[[int], torch.Tensor], chunk: int = 512) -> GeneratedSamples:
+    """``per_slot[k]`` samples of each minority slot from a trained ``generator`` over ``points``, with
+    ``noise(n)`` drawing its z."""
+    xs, ys = [], []
+    device = points[0].device
+    for slot, n in enumerate(per_slot):
+        for start in range(0, n, chunk):
+            batch = single_class_batch(layout, slot, min(chunk, n - start), device)
+            xs.append(generator(noise(len(batch.labels)), batch, points))
+            ys.append(batch.labels)
+    if not xs:
+        return GeneratedSamples(points[0].new_zeros((0, points[0].shape[1])),
+                                torch.zeros(0, dtype=torch.long, device=device))
+    return GeneratedSamples(torch.cat(xs), torch.cat(ys))
