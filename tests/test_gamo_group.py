@@ -190,3 +190,18 @@ def test_batch_runs_true_trains_a_jobs_gamo_runs_as_one_group_through_the_runner
         other = by_id[rec["run_id"]]
         assert other.get("batched") is None
         assert abs(rec["metrics"]["acsa"] - other["metrics"]["acsa"]) < 0.02
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_group_on_cuda_agrees_with_fold_by_fold_training_on_cuda():
+    tasks = two_folds(False)
+    m = method("gamo", form="dense", steps=24, batch_size=8)
+    cuda = torch.device("cuda")
+
+    def ctx(batching):
+        return JobContext(list(range(5)), cuda, ClassifierFactory({}), batching=BatchPolicy(batching), progress=False,
+                          log=lambda *a, **k: None)
+
+    a, g = _probas(m.fit_folds(tasks, ctx("false")), tasks), _probas(m.fit_folds(tasks, ctx("auto")), tasks)
+    for key in a:
+        assert np.abs(a[key] - g[key]).max() < 2e-3, key

@@ -7,6 +7,13 @@ the old ones (:func:`imbench.config.legacy_identity`); records written before th
 not redone. One deliberate change since: class probabilities come from a float64 softmax (a float32
 softmax rounded confident rows to exactly 1.0 and tied them), which moves the ranking metrics (AUC-PR,
 AUC-ROC) in their last digits; they are compared to 1e-6, everything decided by the argmax bit for bit.
+
+Bit-identity holds on the kind of CPU the file was written on (torch's kernel level ``AVX2``, an AMD EPYC).
+Another CPU rounds differently (AVX-512 kernels, another vendor's math library: seen on an Intel Xeon with
+AVX-512, even with ``ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=AVX2``), and a GAN trained for 3 mini-batches
+turns that into other weights: accuracies moved by up to 0.003, one class's F1 by 0.04. There the run ids
+and counts are still checked exactly, the summary metrics to ``OTHER_CPU_TOLERANCE`` and the per-class
+ones to ``OTHER_CPU_PER_CLASS``.
 """
 import json
 import shutil
@@ -20,6 +27,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 import golden_metrics  # noqa: E402
 
 GOLDEN = json.loads(golden_metrics.GOLDEN.read_text())
+WRITTEN_ON = "AVX2"  # torch.backends.cpu.get_cpu_capability() where tests/golden/metrics.json was written
+OTHER_CPU_TOLERANCE = 0.03
+OTHER_CPU_PER_CLASS = 0.1
 SLOW = {"bagan"}  # ~2 min of BAGAN training on 2 cores
 CASES = [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in golden_metrics.CASES]
 
@@ -29,25 +39,36 @@ def test_same_metrics_and_run_ids_as_before_the_refactor(name, mnist_root):
     got = golden_metrics.run_case(name, str(mnist_root))
     expected = {r["run_id"]: r for r in GOLDEN[name]["runs"]}
     assert sorted(r["legacy_id"] for r in got["runs"]) == sorted(expected)
+    import torch
+
+    tolerance = None if torch.backends.cpu.get_cpu_capability() == WRITTEN_ON else OTHER_CPU_TOLERANCE
     for run in got["runs"]:
         before = expected[run["legacy_id"]]
-        assert_same_metrics(run["metrics"], before["metrics"])
+        assert_same_metrics(run["metrics"], before["metrics"], tolerance=tolerance)
         assert json.loads(json.dumps(run["counts"])) == before["counts"]
 
 
 RANKING = ("auc_pr", "auc_roc")
 
 
-def assert_same_metrics(got, before, path: str = "metrics") -> None:
-    """Bit-identical, except the ranking metrics (to 1e-6: the float64 softmax, see the module docstring)."""
+def assert_same_metrics(got, before, path: str = "metrics", tolerance: float | None = None) -> None:
+    """Bit-identical, except the ranking metrics (to 1e-6: the float64 softmax, see the module docstring);
+    with ``tolerance`` (another CPU), every number to that."""
     got = json.loads(json.dumps(got))  # as the record stores them
     if isinstance(before, dict):
         assert isinstance(got, dict) and sorted(got) == sorted(before), path
         for k in before:
-            if k in RANKING:
+            if k in RANKING and tolerance is None:
                 assert got[k] == pytest.approx(before[k], abs=1e-6, nan_ok=True), f"{path}.{k}"
             else:
-                assert_same_metrics(got[k], before[k], f"{path}.{k}")
+                inner = OTHER_CPU_PER_CLASS if tolerance is not None and k == "per_class" else tolerance
+                assert_same_metrics(got[k], before[k], f"{path}.{k}", inner)
+    elif isinstance(before, list):
+        assert isinstance(got, list) and len(got) == len(before), path
+        for i, (g, b) in enumerate(zip(got, before)):
+            assert_same_metrics(g, b, f"{path}[{i}]", tolerance)
+    elif tolerance is not None and isinstance(before, float):
+        assert got == pytest.approx(before, abs=tolerance, nan_ok=True), path
     else:
         assert got == before, path
 

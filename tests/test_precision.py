@@ -23,10 +23,15 @@ from test_runner import SMALL
 def cpu_bf16(monkeypatch):
     """Pretend this CPU has (True) or lacks (False) native bfloat16."""
 
+    from imbench import provenance
+
     def set_native(native: bool) -> None:
         monkeypatch.setattr(precision, "cpu_bf16_support", lambda: {"avx512_bf16": native, "amx_bf16": False,
                                                                     "native": native, "capability": "test"})
-    return set_native
+        provenance.hardware.cache_clear()  # the records' hardware entry reads it (cached per process)
+
+    yield set_native
+    provenance.hardware.cache_clear()
 
 
 @pytest.mark.parametrize("amp, native, classifier, generator", [
