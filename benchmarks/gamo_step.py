@@ -109,8 +109,9 @@ def convex_products_ms(device: torch.device, layout: str, steps: int = 50) -> fl
     """Milliseconds per mini-batch of the convex combinations' products alone: three forward passes
     (the generated batch for M and D, the two generator steps) and two weight gradients (the two
     generator steps), 32 samples over the nine minority classes' points (4,960 × 784). ``layout``
-    ``plain`` is what autograd does for ``weights @ points``; ``imbench`` is
-    :class:`imbench.methods.gamo.nets.ClassPoints`' (forward ``colsᵀ`` product, gradient ``rows @ gradᵀ``)."""
+    ``plain`` is what autograd does for ``weights @ points``; ``imbench`` is the ``transposed`` layout of
+    :class:`imbench.methods.gamo.nets.ClassPoints` (forward ``colsᵀ`` product, gradient ``rows @ gradᵀ``),
+    which the trainer uses on AVX2-level CPUs only (``default_points_layout``)."""
     gen = torch.Generator(device="cpu").manual_seed(0)
     rows = [(torch.rand(n, 784, generator=gen) * 2 - 1).to(device) for n in COUNTS[1:]]
     cols = [r.t().contiguous() for r in rows]

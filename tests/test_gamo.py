@@ -367,7 +367,7 @@ def test_class_points_product_and_its_gradients_equal_the_plain_product():
     from imbench.methods.gamo.nets import ClassPoints, _ConvexCombination, convex_combination
     torch.manual_seed(0)
     rows = [torch.randn(40, 6), torch.randn(25, 6)]
-    points = ClassPoints(rows)
+    points = ClassPoints(rows, layout="transposed")
     assert torch.equal(points.cols[1], rows[1].t()) and points.cols[1].is_contiguous() and points[0] is not None
     w = torch.softmax(torch.randn(3, 25), 1).requires_grad_()
     g = torch.randn(3, 6)
@@ -382,10 +382,24 @@ def test_class_points_product_and_its_gradients_equal_the_plain_product():
     assert gradcheck(lambda a, b: _ConvexCombination.apply(a, b, b.detach().t().contiguous()), (wd, pd))
 
 
+def test_the_points_layout_follows_the_hardware_and_both_give_the_plain_product(monkeypatch):
+    from imbench.methods.gamo.nets import ClassPoints, convex_combination, default_points_layout
+    for capability, layout in (("AVX2", "transposed"), ("AVX512", "plain"), ("DEFAULT", "plain")):
+        monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda c=capability: c)
+        assert default_points_layout("cpu") == layout and ClassPoints([torch.randn(5, 3)]).layout == layout
+    torch.manual_seed(0)
+    rows = [torch.randn(25, 6)]
+    w = torch.softmax(torch.randn(3, 25), 1)
+    outs = [convex_combination(w, ClassPoints(rows, layout=lay), 0) for lay in ("transposed", "plain")]
+    assert torch.allclose(outs[0], outs[1], atol=1e-6) and ClassPoints(rows, layout="plain").cols is None
+    with pytest.raises(ValueError, match="layout"):
+        ClassPoints(rows, layout="diagonal")
+
+
 def test_class_points_product_under_bf16_autocast_backpropagates_outside_it():
     from imbench.methods.gamo.nets import ClassPoints, convex_combination
     torch.manual_seed(0)
-    points = ClassPoints([torch.randn(30, 8)])
+    points = ClassPoints([torch.randn(30, 8)], layout="transposed")
     w = torch.softmax(torch.randn(4, 30), 1).requires_grad_()
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = convex_combination(w, points, 0)

@@ -401,7 +401,7 @@ class GamoGroupTrainer:
                 if net is not None:
                     net.eval()
             member_log = TrainingLog(log.steps, log.outer_iterations, log.f_steps,
-                                     {k: float(v[i]) for k, v in finals.items()})
+                                     {k: float(v[i]) for k, v in finals.items()}, points_layout="batched")
             noise = (lambda n, g=g: torch.randn(n, s.latent_dim, generator=g, device=self.device))
             sampler = MemberSampler(players.generator, ClassPoints([p[i] for p in points]), self.layout, noise)
             out.append(MemberResult(member_log, self.errors[i], sampler))

@@ -236,7 +236,7 @@ class Gamo(Method):
     @staticmethod
     def _training(log: TrainingLog, precision: str) -> dict:
         return {"steps": log.steps, "outer_iterations": log.outer_iterations, "f_steps": log.f_steps,
-                "final_losses": log.final_losses, "precision": precision}
+                "final_losses": log.final_losses, "precision": precision, "points_layout": log.points_layout}
 
     def fit_fold(self, task: FoldTask, ctx: JobContext) -> FoldFit:
         classes = list(ctx.classes)

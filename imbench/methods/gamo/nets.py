@@ -26,21 +26,44 @@ from torch import nn
 from imbench.classifiers.models import keras_init_
 
 
+LAYOUTS = ("transposed", "plain")
+
+
+def default_points_layout(device: torch.device | str) -> str:
+    """The layout of :class:`ClassPoints` for ``device``: ``transposed`` on CPUs whose torch kernels are at
+    the AVX2 level, ``plain`` elsewhere.
+
+    Measured (``benchmarks/gamo_step.py``, the convex products of one dense-MNIST mini-batch): on an AMD
+    EPYC (AVX2) 7.6 ms transposed against 18.1 ms plain; on an Intel Xeon (AVX-512, AMX) 4.15 against
+    2.98 ms. The choice follows the hardware, never a timing taken at run time, so that a seed gives the
+    same result every time on one machine; the record says which ran (``training.points_layout``)."""
+    dev = torch.device(device)
+    if dev.type == "cpu" and torch.backends.cpu.get_cpu_capability() == "AVX2":
+        return "transposed"
+    return "plain"
+
+
 class ClassPoints:
-    """The training points of each minority slot in the two layouts the convex combination reads:
-    ``rows[k]`` (n_k × d) and ``cols[k]`` (its contiguous transpose, d × n_k).
+    """The training points of each minority slot, ``rows[k]`` (n_k × d), and, in the ``transposed``
+    layout, ``cols[k]`` (the contiguous transpose, d × n_k).
 
     With a few samples per class, ``weights @ points`` is a product of a k × n_k matrix by an n_k × d
-    one; the CPU's matrix kernels are slow for such shapes in the layouts autograd picks (about 2.2 ms
-    for the nine MNIST classes' forward and 2.4 ms for the weights' gradient), but fast as
-    ``cols @ weightsᵀ`` (forward) and ``rows @ gradᵀ`` (backward): 1.3 and 0.75 ms
-    (``benchmarks/gamo_step.py``). Keeping both copies costs one more copy of the points and changes
-    nothing but the order of float additions.
+    one. On some CPUs the matrix kernels are slow for such shapes in the layouts autograd picks but fast
+    as ``cols @ weightsᵀ`` (forward) and ``rows @ gradᵀ`` (backward), on others the plain product is the
+    faster (:func:`default_points_layout`). The layouts change nothing but the order of float additions.
+
+    Parameters
+    ----------
+    rows : each slot's points.
+    layout : ``transposed`` or ``plain``; None: :func:`default_points_layout` of the points' device.
     """
 
-    def __init__(self, rows: Sequence[torch.Tensor]) -> None:
+    def __init__(self, rows: Sequence[torch.Tensor], layout: str | None = None) -> None:
         self.rows = [r.contiguous() for r in rows]
-        self.cols = [r.t().contiguous() for r in self.rows]
+        self.layout = layout or default_points_layout(self.rows[0].device if self.rows else "cpu")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"ClassPoints layout must be one of {LAYOUTS}, got {self.layout!r}")
+        self.cols = [r.t().contiguous() for r in self.rows] if self.layout == "transposed" else None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -54,7 +77,8 @@ class ClassPoints:
 
 class _ConvexCombination(torch.autograd.Function):
     """``weights @ rows`` computed as ``(cols @ weightsᵀ)ᵀ``, its weight gradient as ``(rows @ gradᵀ)ᵀ``
-    (see :class:`ClassPoints`); the points' gradient (when they need one) as ``weightsᵀ @ grad``."""
+    (the ``transposed`` layout of :class:`ClassPoints`); the points' gradient (when they need one) as
+    ``weightsᵀ @ grad``."""
 
     @staticmethod
     def forward(ctx, weights: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
@@ -71,9 +95,9 @@ class _ConvexCombination(torch.autograd.Function):
 
 
 def convex_combination(weights: torch.Tensor, points: ClassPoints, k: int) -> torch.Tensor:
-    """``weights @ points.rows[k]`` through the faster layouts of :class:`ClassPoints`."""
-    if points.cols[k].requires_grad:
-        return weights @ points.rows[k]  # a points gradient through cols is not implemented: plain product
+    """``weights @ points.rows[k]`` in the layout of :class:`ClassPoints`."""
+    if points.cols is None or points.cols[k].requires_grad:
+        return weights @ points.rows[k]  # (a points gradient through cols is not implemented: plain product)
     return _ConvexCombination.apply(weights, points.rows[k], points.cols[k])
 
 

@@ -93,12 +93,13 @@ class GeneratedSamples:
 @dataclass
 class TrainingLog:
     """What the record says about a GAMO training: mini-batches, outer iterations, the mean of each
-    loss over the last 100 mini-batches."""
+    loss over the last 100 mini-batches, the class points' layout."""
 
     steps: int = 0
     outer_iterations: int = 0
     f_steps: int = 0
     final_losses: dict[str, float] = field(default_factory=dict)
+    points_layout: str = ""  # how the convex combinations read the class points (ClassPoints; "batched": bmm)
 
 
 class BatchOrder:
@@ -282,6 +283,7 @@ class GamoTrainer:
                 feats = self.X
                 inner = s.steps - log.steps
             points = ClassPoints([feats[i] for i in self.slot_index])
+            log.points_layout = points.layout
             for _ in range(inner):
                 self.v_step(feats, points, order)
                 log.steps += 1
