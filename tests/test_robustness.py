@@ -263,6 +263,16 @@ def test_a_cell_that_mixes_thread_counts_says_so():
     assert "cpu, 1 torch threads, float32" in note and "cpu, 2 torch threads, float32" in note
 
 
+def test_a_cell_that_mixes_cpu_kernel_levels_says_so():
+    from imbench.tables.cli import build_table
+
+    a, b = fake_record(0), fake_record(1)
+    a["hardware"]["cpu_bf16"] = {"capability": "AVX2"}
+    b["hardware"]["cpu_bf16"] = {"capability": "AVX512"}
+    (note,) = [n for n in build_table(GAMO_SPEC, [a, b]).notes if "execution settings" in n]
+    assert "cpu AVX2, 2 torch threads" in note and "cpu AVX512, 2 torch threads" in note
+
+
 def test_runs_at_other_irs_than_the_experiments_are_left_out_and_named():
     from imbench.methods.registry import config_dir
     from imbench.tables.collect import keep_experiment_irs

@@ -6,8 +6,8 @@ matter and are said in the table's header:
 * **settings**: runs of different run identities (without seed, fold and repeat; see
   :mod:`imbench.report.settings`), e.g. one out_dir holding runs with ``ir=10`` beside a table's
   ``ir=320`` runs, or a schedule changed on the command line;
-* **execution**: the settings that change numbers without changing what a run is: the device, torch's
-  thread count (a thread count changes the order of floating-point sums), the precision and whether the
+* **execution**: the settings that change numbers without changing what a run is: the device (and a
+  CPU's kernel level, AVX2 or AVX512), torch's thread count (a thread count changes the order of floating-point sums), the precision and whether the
   run trained in a batched (vmap) group.
 
 :func:`record_columns` gives a record's ``setting`` and ``execution`` columns; :func:`stats.cell
@@ -34,10 +34,15 @@ def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def execution_of(record: dict) -> str:
-    """'cpu, 2 torch threads, float32' (+ ', batched') from a record."""
+    """'cpu, 2 torch threads, float32' (+ ', batched') from a record; a CPU's kernel level where the
+    record has it ('cpu AVX512, ...': CPUs of another level round differently)."""
     hw = record.get("hardware") or {}
     training = record.get("training") or {}
-    text = f"{hw.get('device') or '?'}, {hw.get('torch_threads') or '?'} torch threads, " \
+    device = hw.get("device") or "?"
+    level = (hw.get("cpu_bf16") or {}).get("capability")
+    if str(device).startswith("cpu") and level:
+        device = f"{device} {level}"
+    text = f"{device}, {hw.get('torch_threads') or '?'} torch threads, " \
            f"{training.get('precision') or 'float32'}"
     generator = (record.get("oversampler") or {}).get("precision")
     if generator and generator != "float32":
