@@ -18,11 +18,13 @@ def context(batching="true", n_classes=5):
 
 
 def two_folds(image: bool, repeats=(0, 1)):
-    """Two skewed draws with equal class counts (GAMO's fixed counts), two repeats each."""
+    """Two skewed draws with equal class counts (GAMO's fixed counts), two repeats each; the second's rows
+    shuffled, so that each member's class points sit at other positions."""
     tasks = []
     for fold in range(2):
         t = small_task(seed=fold, image=image)
-        tasks.append(FoldTask(fold, t.train, None, t.minority, t.counts, 1,
+        order = np.random.default_rng(fold).permutation(len(t.train.y)) if fold else np.arange(len(t.train.y))
+        tasks.append(FoldTask(fold, Split(t.train.X[order], t.train.y[order]), None, t.minority, t.counts, 1,
                               {r: 100 + 10 * fold + r for r in repeats}))
     return tasks
 
@@ -31,7 +33,7 @@ def test_member_adam_equals_torch_adam_with_skipped_steps():
     torch.manual_seed(0)
     start = torch.randn(2, 3, 4)
     grads = torch.randn(6, 2, 3, 4)
-    active = torch.tensor([[1, 1], [1, 0], [0, 0], [1, 1], [0, 1], [1, 1]], dtype=torch.bool)
+    active = torch.tensor([[1, 0], [1, 0], [0, 0], [1, 1], [0, 1], [1, 1]], dtype=torch.bool)
     stacked = start.clone().requires_grad_()
     opt = MemberAdam([stacked], lr=0.01, betas=(0.5, 0.999), eps=1e-7)
     singles = [start[i].clone().requires_grad_() for i in range(2)]
@@ -149,7 +151,8 @@ def test_batching_auto_on_the_cpu_fits_fold_by_fold():
     assert all(fit.runs[0].batched is None for fit in fits)
 
 
-def test_a_diverging_member_fails_alone(monkeypatch):
+@pytest.mark.parametrize("batching", ["true", "false"])
+def test_a_diverging_member_fails_alone(monkeypatch, batching):
     import imbench.methods.gamo.group as group_module
 
     real = group_module.LossWatch.check
@@ -162,12 +165,33 @@ def test_a_diverging_member_fails_alone(monkeypatch):
 
     monkeypatch.setattr(group_module.LossWatch, "check", check)
     tasks = two_folds(False)
-    fits = method("gamo", form="dense", steps=50, batch_size=8).fit_folds(tasks, context("true"))
+    fits = method("gamo", form="dense", steps=50, batch_size=8).fit_folds(tasks, context(batching))
     assert isinstance(fits[1].runs[1], TrainingError) and "seed 111" in str(fits[1].runs[1])
     for fold, repeat in ((0, 0), (0, 1), (1, 0)):
         proba = fits[fold].runs[repeat].predictor.predict_proba(tasks[fold].train.X)
         assert np.all(np.isfinite(proba))
     assert list(fits[1].runs) == [0, 1]
+    assert all((run.batched is not None) == (batching == "true") for f in fits for run in f.runs.values()
+               if not isinstance(run, TrainingError))
+
+
+def test_a_fold_whose_first_repeat_diverged_takes_its_balancing_samples_from_the_next(monkeypatch):
+    import imbench.methods.gamo.group as group_module
+
+    real = group_module.LossWatch.check
+
+    def check(self, value, where):
+        if self.seed == 100:  # fold 0, repeat 0
+            raise TrainingError(f"{self.what} diverged at {where}, seed {self.seed}")
+        return real(self, value, where)
+
+    monkeypatch.setattr(group_module.LossWatch, "check", check)
+    tasks = two_folds(False)
+    m = method("gamo", form="dense", steps=50, batch_size=8)
+    alone, grouped = m.fit_folds(tasks, context("false")), m.fit_folds(tasks, context("true"))
+    for fits in (alone, grouped):
+        assert isinstance(fits[0].runs[0], TrainingError) and fits[0].synthetic is not None
+    assert np.abs(alone[0].synthetic.X - grouped[0].synthetic.X).max() < 2e-4
 
 
 def test_batch_runs_true_trains_a_jobs_gamo_runs_as_one_group_through_the_runner(mnist_root, tmp_path):
@@ -202,6 +226,20 @@ def test_a_group_on_cuda_agrees_with_fold_by_fold_training_on_cuda():
         return JobContext(list(range(5)), cuda, ClassifierFactory({}), batching=BatchPolicy(batching), progress=False,
                           log=lambda *a, **k: None)
 
-    a, g = _probas(m.fit_folds(tasks, ctx("false")), tasks), _probas(m.fit_folds(tasks, ctx("auto")), tasks)
+    grouped = m.fit_folds(tasks, ctx("auto"))
+    assert all(run.batched["group_size"] == 4 for fit in grouped for run in fit.runs.values())
+    a, g = _probas(m.fit_folds(tasks, ctx("false")), tasks), _probas(grouped, tasks)
     for key in a:
         assert np.abs(a[key] - g[key]).max() < 2e-3, key
+
+
+def test_a_network_with_dropout_trains_fold_by_fold_even_with_batching_on():
+    from imbench.methods.registry import load_method_config
+
+    dense = {**load_method_config("gamo")["networks"]["dense"], "dropout": 0.3}
+    notes = []
+    ctx = JobContext(list(range(5)), torch.device("cpu"), ClassifierFactory({}), batching=BatchPolicy("true"),
+                     progress=False, log=lambda *a, **k: notes.append(" ".join(map(str, a))))
+    fits = method("gamo", form="dense", steps=4, batch_size=8, networks={"dense": dense}).fit_folds(two_folds(False), ctx)
+    assert all(run.batched is None for fit in fits for run in fit.runs.values())
+    assert any("dropout" in n for n in notes)

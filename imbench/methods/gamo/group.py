@@ -200,14 +200,15 @@ class MemberResult:
 
 
 class MemberSampler:
-    """Samples of one member's trained generator, as :meth:`GamoTrainer.generate` gives them."""
+    """Samples of one member's trained generator, as :meth:`GamoTrainer.generate` gives them (its class
+    points are laid out only when it samples: most members never do)."""
 
-    def __init__(self, generator: nn.Module, points: ClassPoints, layout: ClassLayout,
+    def __init__(self, generator: nn.Module, points: Sequence[torch.Tensor], layout: ClassLayout,
                  noise: Callable[[int], torch.Tensor]) -> None:
-        self.generator, self.points, self.layout, self.noise = generator, points, layout, noise
+        self.generator, self.points, self.layout, self.noise = generator, list(points), layout, noise
 
     def generate(self, per_slot: Sequence[int], chunk: int = 512) -> GeneratedSamples:
-        return sample_generator(self.generator, self.points, self.layout, per_slot, self.noise, chunk)
+        return sample_generator(self.generator, ClassPoints(self.points), self.layout, per_slot, self.noise, chunk)
 
 
 class GamoGroupTrainer:
@@ -332,7 +333,8 @@ class GamoGroupTrainer:
 
     @torch.no_grad()
     def features_of_all(self, batch: int = 1024) -> torch.Tensor:
-        N = self.X.shape[1]
+        """F's features of every member's training images, ``batch`` images at a time in all."""
+        N, batch = self.X.shape[1], max(1, batch // self.n)
         return torch.cat([full_precision(self.F(self.X[:, i:i + batch])) for i in range(0, N, batch)], dim=1)
 
     def class_points(self, feats: torch.Tensor) -> list[torch.Tensor]:
@@ -402,7 +404,8 @@ class GamoGroupTrainer:
                     net.eval()
             member_log = TrainingLog(log.steps, log.outer_iterations, log.f_steps,
                                      {k: float(v[i]) for k, v in finals.items()}, points_layout="batched")
-            noise = (lambda n, g=g: torch.randn(n, s.latent_dim, generator=g, device=self.device))
-            sampler = MemberSampler(players.generator, ClassPoints([p[i] for p in points]), self.layout, noise)
+            noise = (lambda n, g=g, dim=s.latent_dim, device=self.device:  # not self: the trainer can go
+                     torch.randn(n, dim, generator=g, device=device))
+            sampler = MemberSampler(players.generator, [p[i] for p in points], self.layout, noise)
             out.append(MemberResult(member_log, self.errors[i], sampler))
         return out

@@ -256,10 +256,13 @@ class Gamo(Method):
                 try:
                     with autocast_for(precision, ctx.device):
                         log = trainer.run()
+                except TrainingError as e:  # this repeat alone, as in a batched group
+                    runs[repeat] = e
+                    continue
                 finally:
                     bar.close()
                 sampling_s = 0.0
-                if synthetic is None:  # its seconds are the record's oversample_s, not this run's training
+                if synthetic is None:  # the first trained generator's; its seconds are oversample_s, not training
                     t_sampling = time.perf_counter()
                     synthetic = self.balancing_samples(trainer, task, layout, classes, ctx)
                     sampling_s = time.perf_counter() - t_sampling
@@ -274,6 +277,10 @@ class Gamo(Method):
         separate groups. A member whose training diverges fails alone."""
         n_runs = sum(len(t.repeats) for t in tasks)
         if n_runs < 2 or not ctx.batching.allows(n_runs, ctx.device):
+            return super().fit_folds(tasks, ctx)
+        if float(self.network.get("dropout") or 0) > 0:
+            # vmap would draw other dropout masks than a single training: keep the members' own
+            ctx.log(f"{self.label}: a network with dropout trains fold by fold, not in a batched group")
             return super().fit_folds(tasks, ctx)
         classes = list(ctx.classes)
         data = [self._fold_data(task, ctx) for task in tasks]  # a fold GAMO cannot run on stops the job here
@@ -319,7 +326,7 @@ class Gamo(Method):
             if r.error is not None:
                 fit.runs[m.repeat] = r.error
                 continue
-            if fit.synthetic is None:  # the fold's first trained generator, as fold by fold
+            if fit.synthetic is None:  # the fold's first trained generator (in repeat order), as fold by fold
                 fit.synthetic = self.balancing_samples(r.sampler, d.task, layout, classes, ctx)
             fit.runs[m.repeat] = FittedRun(GamoPredictor(p.features, p.classifier, ctx.device),
                                            self._training(r.log, precision), total / len(members), batched=batched)
