@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -22,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from gamo_step import build  # noqa: E402
+from gamo_step import build, timed  # noqa: E402
 
 from imbench import provenance  # noqa: E402
 from imbench.methods.gamo.group import GamoGroupTrainer  # noqa: E402
@@ -33,18 +32,6 @@ def build_group(n: int, steps: int, device: torch.device) -> GamoGroupTrainer:
     s0 = singles[0]
     return GamoGroupTrainer([t.p for t in singles], s0.obj, s0.s, s0.layout, torch.stack([t.X for t in singles]),
                             torch.stack([t.y for t in singles]), [t.seed for t in singles])
-
-
-def timed(make, steps: int, device: torch.device) -> float:
-    make(10).run()  # warm-up
-    trainer = make(steps)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    trainer.run()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / steps * 1000
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -58,9 +45,9 @@ def main(argv: list[str] | None = None) -> dict:
     device = torch.device(a.device)
     times: dict[str, list[float]] = {}
     for _ in range(a.repeats):  # interleaved, so that machine noise hits every variant alike
-        times.setdefault("alone", []).append(timed(lambda s: build(False, "batch", s, device), a.steps, device))
+        times.setdefault("alone", []).append(timed(lambda s: build(False, "batch", s, device), a.steps, device, warmup=10))
         for n in a.groups:
-            times.setdefault(f"group_{n}", []).append(timed(lambda s, n=n: build_group(n, s, device), a.steps, device))
+            times.setdefault(f"group_{n}", []).append(timed(lambda s, n=n: build_group(n, s, device), a.steps, device, warmup=10))
     median = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
     alone = median["alone"]
     print(f"GAMO dense MNIST, {a.steps} mini-batches on {device} ({torch.get_num_threads()} threads), median of "

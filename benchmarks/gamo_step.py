@@ -93,9 +93,10 @@ def build(straightforward: bool, updates: str, steps: int, device: torch.device,
     return cls(players, Objective("ls"), schedule, layout, X, y, seed)
 
 
-def time_one(straightforward: bool, updates: str, steps: int, device: torch.device) -> float:
-    build(straightforward, updates, 20, device).run()  # warm-up
-    trainer = build(straightforward, updates, steps, device)
+def timed(make, steps: int, device: torch.device, warmup: int = 20) -> float:
+    """Milliseconds per mini-batch of ``make(steps).run()``, after a ``make(warmup).run()`` warm-up."""
+    make(warmup).run()
+    trainer = make(steps)
     if device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
@@ -103,6 +104,10 @@ def time_one(straightforward: bool, updates: str, steps: int, device: torch.devi
     if device.type == "cuda":
         torch.cuda.synchronize()
     return (time.perf_counter() - t0) / steps * 1000
+
+
+def time_one(straightforward: bool, updates: str, steps: int, device: torch.device) -> float:
+    return timed(lambda n: build(straightforward, updates, n, device), steps, device)
 
 
 def convex_products_ms(device: torch.device, layout: str, steps: int = 50) -> float:

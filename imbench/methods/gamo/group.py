@@ -23,7 +23,6 @@ A member whose loss diverges is reported for that member alone; the others finis
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -36,8 +35,8 @@ from imbench.errors import TrainingError
 from imbench.methods.gamo.nets import ClassPoints, ConvexGenerator
 from imbench.methods.gamo.objective import Objective
 from imbench.methods.gamo.trainer import (BatchOrder, ClassLayout, GamoSchedule, GeneratedSamples, Players,
-                                          TrainingLog, draw_slot_counts, full_precision, make_adam,
-                                          sample_generator)
+                                          TrainingLog, draw_slot_counts, full_precision, generator_updates,
+                                          make_adam, run_algorithm_1, sample_generator)
 from imbench.vmap import StackedModule
 
 
@@ -291,7 +290,7 @@ class GamoGroupTrainer:
         opt.step() if active is None else opt.step(active)
         self.recent.setdefault(name, []).append(losses.detach())
 
-    def _generator_steps(self, batch: GroupBatch, points: Sequence[torch.Tensor]) -> None:
+    def generator_steps(self, batch: GroupBatch, points: Sequence[torch.Tensor]) -> None:
         z = self.noise(batch.labels.shape[1])
         losses = self._g_vs_m(self.M.params, self.M.buffers, self.G(z, batch, points), batch.labels)
         self._step(self.opt_g, losses, self.opt_g.params, "g_vs_m", batch.active)
@@ -317,12 +316,7 @@ class GamoGroupTrainer:
         if self.D is not None:
             t = self.d_targets(gb.labels.shape[1], False)
             self._step(self.opt_d, self._d_loss(self.D.params, self.D.buffers, xg, gb.labels, t), d_params, "d_gen")
-        if self.s.generator_updates == "per_class":
-            k = math.ceil(self.s.batch_size / self.layout.n_classes)
-            for slot in range(len(self.layout.minority)):
-                self._generator_steps(self.single_class_batch(slot, k), points)
-        else:
-            self._generator_steps(self.class_batch(self.s.batch_size, None), points)
+        generator_updates(self, points)
 
     def f_step(self, orders: Sequence[BatchOrder]) -> None:
         """One mini-batch of every member's F through its fixed M on real images."""
@@ -341,7 +335,7 @@ class GamoGroupTrainer:
         """Per slot the members' points of that class, members × n_k × d."""
         return [feats[self.rows, self.slot_index[k]].contiguous() for k in range(len(self.layout.minority))]
 
-    def _check(self, step: int) -> None:
+    def check_losses(self, step: int) -> None:
         for name, values in self.recent.items():
             if values:
                 watches = self.watches.setdefault(
@@ -368,28 +362,8 @@ class GamoGroupTrainer:
         N = self.X.shape[1]
         orders = [BatchOrder(N, s.batch_size, fixed, rng) for rng in self.rngs]
         f_orders = [BatchOrder(N, s.batch_size, fixed, rng) for rng in self.rngs]
-        per_epoch = orders[0].batches_per_epoch
         self._set_mode(True)
-        while log.steps < s.steps:
-            if self.F is not None:
-                for _ in range(s.f_steps or per_epoch):
-                    self.f_step(f_orders)
-                    log.f_steps += 1
-                feats = self.features_of_all()
-                inner = min(s.v_steps or per_epoch, s.steps - log.steps)
-            else:
-                feats = self.X
-                inner = s.steps - log.steps
-            points = self.class_points(feats)
-            for _ in range(inner):
-                self.v_step(feats, points, orders)
-                log.steps += 1
-                if log.steps % 50 == 0:
-                    self._check(log.steps)
-                if self.progress is not None and log.steps % 100 == 0:
-                    self.progress(log.steps, s.steps)
-            log.outer_iterations += 1
-        self._check(log.steps)
+        run_algorithm_1(self, orders, f_orders, orders[0].batches_per_epoch, self.F is not None, log)
         finals = {k: torch.stack(v[-100:]).mean(0).tolist() for k, v in self.recent.items() if v}
         self._set_mode(False)
         final = self.features_of_all() if self.F is not None else self.X

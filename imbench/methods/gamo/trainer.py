@@ -212,7 +212,7 @@ class GamoTrainer:
         opt.step()
         self.recent.setdefault(name, []).append(loss.detach())
 
-    def _generator_steps(self, batch: ClassBatch, points: ClassPoints) -> None:
+    def generator_steps(self, batch: ClassBatch, points: ClassPoints) -> None:
         G, M, D = self.p.generator, self.p.classifier, self.p.discriminator
         unused = G.unused_slot_parameters(batch)
         z = self.noise(len(batch.labels))
@@ -238,12 +238,7 @@ class GamoTrainer:
         if D is not None:
             self._step(self.opt_d, self.obj.discriminator(D(xg, gb.labels), self.d_targets(len(gb.labels), False)),
                        None, "d_gen")
-        if self.s.generator_updates == "per_class":
-            k = math.ceil(self.s.batch_size / self.layout.n_classes)
-            for slot in range(len(self.layout.minority)):
-                self._generator_steps(self.single_class_batch(slot, k), points)
-        else:
-            self._generator_steps(self.class_batch(self.s.batch_size, None), points)
+        generator_updates(self, points)
 
     def f_step(self, order: BatchOrder) -> None:
         """One mini-batch of F through the fixed M on real images."""
@@ -251,12 +246,16 @@ class GamoTrainer:
         loss = self.obj.classifier(self.p.classifier(self.p.features(self.X[idx])), self.y[idx])
         self._step(self.opt_f, loss, list(self.p.features.parameters()), "f")
 
+    def class_points(self, feats: torch.Tensor) -> ClassPoints:
+        """Each minority slot's points among ``feats``."""
+        return ClassPoints([feats[i] for i in self.slot_index])
+
     @torch.no_grad()
     def features_of_all(self, batch: int = 1024) -> torch.Tensor:
         F = self.p.features
         return torch.cat([full_precision(F(self.X[i:i + batch])) for i in range(0, len(self.X), batch)])
 
-    def _check(self, step: int) -> None:
+    def check_losses(self, step: int) -> None:
         for name, values in self.recent.items():
             if values:
                 if name not in self.watches:
@@ -272,39 +271,61 @@ class GamoTrainer:
         for net in (self.p.classifier, self.p.generator, self.p.discriminator, self.p.features):
             if net is not None:
                 net.train()
-        while log.steps < s.steps:
-            if self.p.features is not None:
-                for _ in range(s.f_steps or f_order.batches_per_epoch):
-                    self.f_step(f_order)
-                    log.f_steps += 1
-                feats = self.features_of_all()
-                inner = min(s.v_steps or order.batches_per_epoch, s.steps - log.steps)
-            else:
-                feats = self.X
-                inner = s.steps - log.steps
-            points = ClassPoints([feats[i] for i in self.slot_index])
-            log.points_layout = points.layout
-            for _ in range(inner):
-                self.v_step(feats, points, order)
-                log.steps += 1
-                if log.steps % 50 == 0:
-                    self._check(log.steps)
-                if self.progress is not None and log.steps % 100 == 0:
-                    self.progress(log.steps, s.steps)
-            log.outer_iterations += 1
-        self._check(log.steps)
+        run_algorithm_1(self, order, f_order, order.batches_per_epoch, self.p.features is not None, log)
         log.final_losses = {k: float(torch.stack(v[-100:]).mean()) for k, v in self.recent.items() if v}
         for net in (self.p.classifier, self.p.generator, self.p.discriminator, self.p.features):
             if net is not None:
                 net.eval()
         final = self.features_of_all() if self.p.features is not None else self.X
-        self.points = ClassPoints([final[i] for i in self.slot_index])
+        self.points = self.class_points(final)
+        log.points_layout = self.points.layout
         return log
 
     def generate(self, per_slot: Sequence[int], chunk: int = 512) -> GeneratedSamples:
         """``per_slot[k]`` samples of each minority slot from the trained generator (eval mode) over the
         final inputs (pixels, or F's final features)."""
         return sample_generator(self.p.generator, self.points, self.layout, per_slot, self.noise, chunk)
+
+
+def generator_updates(trainer, points) -> None:
+    """The G steps of one mini-batch (``trainer.generator_steps`` on each batch of labels): one batch with
+    labels uniform over the minority classes (Algorithm 1), or ⌈b / C⌉ samples of each minority class in
+    turn (the released code, ``generator_updates: per_class``)."""
+    s, layout = trainer.s, trainer.layout
+    if s.generator_updates == "per_class":
+        k = math.ceil(s.batch_size / layout.n_classes)
+        for slot in range(len(layout.minority)):
+            trainer.generator_steps(trainer.single_class_batch(slot, k), points)
+    else:
+        trainer.generator_steps(trainer.class_batch(s.batch_size, None), points)
+
+
+def run_algorithm_1(trainer, order, f_order, per_epoch: int, has_features: bool, log: TrainingLog) -> None:
+    """Algorithm 1's loop, for :class:`GamoTrainer` and the group trainer alike: per outer iteration
+    (conv form) the F steps and every image's features, then the v steps of M, D and G on them; the
+    divergence check every 50 and ``trainer.progress`` every 100 mini-batches. ``order`` / ``f_order``
+    are what the trainer's ``v_step`` / ``f_step`` read their mini-batches from."""
+    s = trainer.s
+    while log.steps < s.steps:
+        if has_features:
+            for _ in range(s.f_steps or per_epoch):
+                trainer.f_step(f_order)
+                log.f_steps += 1
+            feats = trainer.features_of_all()
+            inner = min(s.v_steps or per_epoch, s.steps - log.steps)
+        else:
+            feats = trainer.X
+            inner = s.steps - log.steps
+        points = trainer.class_points(feats)
+        for _ in range(inner):
+            trainer.v_step(feats, points, order)
+            log.steps += 1
+            if log.steps % 50 == 0:
+                trainer.check_losses(log.steps)
+            if trainer.progress is not None and log.steps % 100 == 0:
+                trainer.progress(log.steps, s.steps)
+        log.outer_iterations += 1
+    trainer.check_losses(log.steps)
 
 
 def single_class_batch(layout: ClassLayout, slot: int, size: int, device: torch.device) -> ClassBatch:
