@@ -7,8 +7,8 @@ The straightforward version is what a first implementation does: every IGU score
 batch and the rows of the sample's own class are kept (one batch × n_i product per class), torch's
 default Adam, and G's backward passes also fill M's and D's gradients. imbench's trainer groups the batch
 by class (each IGU sees only its own samples), reads the class points in the layouts the CPU's matrix
-kernels are fast in (``ClassPoints``: the convex combinations' products, timed alone as well), uses the
-fused Adam where torch has one, and sends G's backward pass to G's parameters only. Both compute the same mathematics (``tests/test_gamo.py``
+kernels are fast in (``ClassPoints``: the convex combinations' products, timed alone as well), calls
+torch's fused Adam kernel without the optimiser's per-call bookkeeping (``FusedAdam``), and sends G's backward pass to G's parameters only. Both compute the same mathematics (``tests/test_gamo.py``
 checks the grouping). Both settings of ``generator_updates`` are timed: ``batch`` (the paper's
 Algorithm 1: two G steps per mini-batch) and ``per_class`` (the released code: two G steps per minority
 class).

@@ -407,3 +407,42 @@ def test_class_points_product_under_bf16_autocast_backpropagates_outside_it():
     out.float().sum().backward()  # outside the autocast region, as a caller may do
     assert w.grad.dtype == torch.float32
     assert torch.allclose(w.grad, points.rows[0].sum(1).expand(4, 30), atol=0.1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fused_adam_equals_torch_fused_adam_bit_for_bit_with_skipped_parameters(dtype):
+    from imbench.methods.gamo.adam import FusedAdam, fused_kernel_available
+
+    if not fused_kernel_available(torch.device("cpu"), dtype):
+        pytest.skip("this torch has no fused Adam kernel for the CPU")
+    gen = torch.Generator().manual_seed(0)
+    ours = [torch.randn(6, 4, generator=gen, dtype=dtype), torch.randn(5, generator=gen, dtype=dtype)]
+    theirs = [t.clone() for t in ours]
+    for t in ours + theirs:
+        t.requires_grad_(True)
+    opt = FusedAdam(ours, lr=2e-4, betas=(0.5, 0.999), eps=1e-7)
+    ref = torch.optim.Adam(theirs, lr=2e-4, betas=(0.5, 0.999), eps=1e-7, fused=True)
+    for step in range(12):
+        grads = [torch.randn(t.shape, generator=gen, dtype=dtype) for t in ours]
+        for a, b, g in zip(ours, theirs, grads):
+            a.grad, b.grad = g.clone(), g.clone()
+        if step % 3 == 0:  # an IGU without samples: no gradient, no step, its step count stays
+            ours[1].grad = theirs[1].grad = None
+        opt.step()
+        ref.step()
+        opt.zero_grad()
+        ref.zero_grad()
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a, b)
+    assert [float(s) for s in opt.steps] == [12.0, 8.0]
+
+
+def test_make_adam_falls_back_to_torch_adam_without_a_fused_kernel(monkeypatch):
+    from imbench.methods.gamo import adam
+
+    p = [torch.nn.Parameter(torch.zeros(3))]
+    monkeypatch.setattr(adam, "fused_kernel_available", lambda device, dtype: False)
+    assert isinstance(adam.make_adam(p, 1e-3, (0.9, 0.999), 1e-8), torch.optim.Adam)
+    monkeypatch.undo()
+    if adam.fused_kernel_available(torch.device("cpu"), torch.float32):
+        assert isinstance(adam.make_adam(p, 1e-3, (0.9, 0.999), 1e-8), adam.FusedAdam)

@@ -178,7 +178,7 @@ class DosTrainer:
         self.seed, self.progress = seed, progress
         self.rng = torch.Generator(device="cpu").manual_seed(seed)
         params = [p for m in network.modules() for p in m.parameters()]
-        self.opt = make_adam(params, schedule, X.device)
+        self.opt = make_adam(params, schedule)
         self.recent: dict[str, list[torch.Tensor]] = {}
         self.unchecked: list[torch.Tensor] = []
 

@@ -174,7 +174,7 @@ class GroupGeneratorOptimizer:
     """torch's Adam for the generator parameters every member steps, :class:`MemberAdam` for the IGUs."""
 
     def __init__(self, gen: GroupGenerator, schedule: GamoSchedule, device: torch.device) -> None:
-        self.dense = make_adam(gen.dense_parameters(), schedule, device)
+        self.dense = make_adam(gen.dense_parameters(), schedule)
         slots = gen.slot_parameters()
         self.slots = [k for k, _ in slots]
         self.igus = MemberAdam([p for _, p in slots], schedule.lr, tuple(schedule.betas), schedule.eps)
@@ -236,10 +236,10 @@ class GamoGroupTrainer:
         self.G = GroupGenerator([p.generator for p in self.members])
         self.D = None if self.members[0].discriminator is None else StackedModule([p.discriminator for p in self.members])
         self.F = None if self.members[0].features is None else StackedModule([p.features for p in self.members])
-        self.opt_m = make_adam(self.M.parameters(), schedule, self.device)
+        self.opt_m = make_adam(self.M.parameters(), schedule)
         self.opt_g = GroupGeneratorOptimizer(self.G, schedule, self.device)
-        self.opt_d = None if self.D is None else make_adam(self.D.parameters(), schedule, self.device)
-        self.opt_f = None if self.F is None else make_adam(self.F.parameters(), schedule, self.device)
+        self.opt_d = None if self.D is None else make_adam(self.D.parameters(), schedule)
+        self.opt_f = None if self.F is None else make_adam(self.F.parameters(), schedule)
         # per slot, members × n_k indices of that class's training points (n_k is every member's count)
         self.slot_index = [torch.stack([torch.nonzero(y[m] == c).squeeze(1) for m in range(self.n)])
                            for c in layout.minority]

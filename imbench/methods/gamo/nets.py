@@ -18,6 +18,7 @@ zeros); the mathematics is that of one IGU per class.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import torch
@@ -104,7 +105,13 @@ def convex_combination(weights: torch.Tensor, points: ClassPoints, k: int) -> to
 def one_hot(labels: torch.Tensor, n_classes: int, dtype: torch.dtype) -> torch.Tensor:
     """One-hot rows of ``labels`` (``F.one_hot`` as a comparison, so that it also runs under ``torch.vmap``
     on every torch version: the group trainer maps the players over the members)."""
-    return (labels.unsqueeze(-1) == torch.arange(n_classes, device=labels.device)).to(dtype)
+    return (labels.unsqueeze(-1) == class_range(n_classes, labels.device)).to(dtype)
+
+
+@lru_cache(maxsize=64)
+def class_range(n_classes: int, device: torch.device) -> torch.Tensor:
+    """``arange(n_classes)`` on ``device``, made once (GAMO asks for it several times per mini-batch)."""
+    return torch.arange(n_classes, device=device)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ cross-entropy of the released code do (the equations sum them: a constant factor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
@@ -67,10 +68,11 @@ class Objective:
 
     def discriminator(self, logit: torch.Tensor, target: torch.Tensor | float) -> torch.Tensor:
         """D's loss against ``target`` (1 real, 0 generated; or the code's soft targets)."""
-        target = torch.as_tensor(target, dtype=logit.dtype, device=logit.device).expand_as(logit)
         if self.form == "ls":
             return ((target - torch.sigmoid(logit)) ** 2).mean()
-        return F.binary_cross_entropy_with_logits(logit, target)
+        if not isinstance(target, torch.Tensor):
+            target = torch.full_like(logit, target)
+        return F.binary_cross_entropy_with_logits(logit, target.expand_as(logit))
 
     def generator_vs_classifier(self, logits: torch.Tensor, labels: torch.Tensor, majority: int,
                                 include_majority: bool) -> torch.Tensor:
@@ -80,9 +82,15 @@ class Objective:
         per_output = (complement - proba) ** 2 if self.form == "ls" else _bce(proba, complement)
         if include_majority:
             return per_output.mean()
-        kept = torch.tensor([c for c in range(logits.shape[1]) if c != majority], device=logits.device)
+        kept = _classes_without(logits.shape[1], majority, logits.device)
         return per_output.index_select(1, kept).mean()  # an index, not a mask: runs under torch.vmap
 
     def generator_vs_discriminator(self, logit: torch.Tensor) -> torch.Tensor:
         """G's loss through D: D(G(z|i)|i) pushed to 1."""
         return self.discriminator(logit, 1.0)
+
+
+@lru_cache(maxsize=64)
+def _classes_without(n_classes: int, majority: int, device: torch.device) -> torch.Tensor:
+    """The class indices other than ``majority``, made once."""
+    return torch.tensor([c for c in range(n_classes) if c != majority], device=device)

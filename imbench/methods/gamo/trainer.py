@@ -21,6 +21,7 @@ Training length counts the v-step mini-batches (``steps``), as the released code
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -28,6 +29,7 @@ import torch
 from torch import nn
 
 from imbench.divergence import LossWatch
+from imbench.methods.gamo import adam
 from imbench.methods.gamo.nets import ClassBatch, ClassPoints
 from imbench.methods.gamo.objective import Objective
 
@@ -134,18 +136,20 @@ def full_precision(t: torch.Tensor) -> torch.Tensor:
 def draw_slot_counts(n_slots: int, size: int, probs: torch.Tensor | None, rng: torch.Generator) -> tuple[int, ...]:
     """How many of ``size`` generator labels fall in each minority slot: i.i.d. draws with ``probs``
     (None: uniform) from ``rng``."""
-    p = torch.full((n_slots,), 1.0 / n_slots, dtype=torch.float64) if probs is None else probs
+    p = _uniform(n_slots) if probs is None else probs
     draws = torch.multinomial(p, size, replacement=True, generator=rng)
-    return tuple(int(k) for k in torch.bincount(draws, minlength=n_slots))
+    return tuple(torch.bincount(draws, minlength=n_slots).tolist())
 
 
-def make_adam(params: Sequence[nn.Parameter], s: GamoSchedule, device: torch.device) -> torch.optim.Adam:
-    """Adam(lr, betas, eps); the fused kernel where torch has one for the device."""
-    kwargs = dict(lr=s.lr, betas=tuple(s.betas), eps=s.eps)
-    try:
-        return torch.optim.Adam(list(params), fused=True, **kwargs)
-    except (RuntimeError, ValueError):
-        return torch.optim.Adam(list(params), **kwargs)
+@lru_cache(maxsize=16)
+def _uniform(n_slots: int) -> torch.Tensor:
+    return torch.full((n_slots,), 1.0 / n_slots, dtype=torch.float64)
+
+
+def make_adam(params: Sequence[nn.Parameter], s: GamoSchedule):
+    """Adam(lr, betas, eps) with torch's fused kernel where it has one for the device
+    (:class:`imbench.methods.gamo.adam.FusedAdam`), else torch's Adam."""
+    return adam.make_adam(params, s.lr, tuple(s.betas), s.eps)
 
 
 class GamoTrainer:
@@ -171,11 +175,10 @@ class GamoTrainer:
         self.rng = torch.Generator(device="cpu").manual_seed(seed)
         self.noise_rng = torch.Generator(device=self.device).manual_seed(seed + 1)
         self.slot_index = [torch.nonzero(y == c).squeeze(1) for c in layout.minority]
-        self.opt_m = make_adam(players.classifier.parameters(), schedule, self.device)
-        self.opt_g = make_adam(players.generator.parameters(), schedule, self.device)
-        self.opt_d = None if players.discriminator is None else make_adam(players.discriminator.parameters(), schedule,
-                                                                          self.device)
-        self.opt_f = None if players.features is None else make_adam(players.features.parameters(), schedule, self.device)
+        self.opt_m = make_adam(players.classifier.parameters(), schedule)
+        self.opt_g = make_adam(players.generator.parameters(), schedule)
+        self.opt_d = None if players.discriminator is None else make_adam(players.discriminator.parameters(), schedule)
+        self.opt_f = None if players.features is None else make_adam(players.features.parameters(), schedule)
         self.g_params = list(players.generator.parameters())
         self.md_probs = layout.md_probabilities()
         self.recent: dict[str, list[torch.Tensor]] = {}
@@ -186,8 +189,8 @@ class GamoTrainer:
         """``size`` generator labels, i.i.d. over the minority slots with ``probs`` (None: uniform),
         sorted by slot."""
         counts = draw_slot_counts(len(self.layout.minority), size, probs, self.rng)
-        labels = torch.repeat_interleave(torch.tensor(self.layout.minority), torch.tensor(counts))
-        return ClassBatch(labels.to(self.device), counts)
+        labels = [c for c, k in zip(self.layout.minority, counts) for _ in range(k)]
+        return ClassBatch(torch.tensor(labels, dtype=torch.long, device=self.device), counts)
 
     def single_class_batch(self, slot: int, size: int) -> ClassBatch:
         return single_class_batch(self.layout, slot, size, self.device)
@@ -203,7 +206,7 @@ class GamoTrainer:
         return 1.0 - u if real else u
 
     # -- one player's step -----------------------------------------------------------------------
-    def _step(self, opt: torch.optim.Optimizer, loss: torch.Tensor, params: list[nn.Parameter] | None,
+    def _step(self, opt, loss: torch.Tensor, params: list[nn.Parameter] | None,
               name: str, unused: Sequence[nn.Parameter] = ()) -> None:
         opt.zero_grad(set_to_none=True)
         loss.backward(inputs=params)
