@@ -174,3 +174,90 @@ def test_fit_resample_many_returns_the_error_of_the_failed_member_only(mnist_sma
     outs = fit_resample_many(samplers, data)
     assert isinstance(outs[0], tuple)
     assert isinstance(outs[1], TrainingError) and f"seed {SEEDS[1]}" in str(outs[1])
+
+
+@pytest.fixture
+def infogan_float64_fixed_noise(monkeypatch):
+    """InfoGAN / IMSIC in float64 with fixed training draws and no dropout (the two things a group
+    draws differently from sequential training: latents and categories for all members at once, and
+    dropout masks per member under vmap's "different" randomness)."""
+    from imbench.methods.generative import infogan
+
+    real_prepare = GenerativeOversampler._prepare
+    real_networks = infogan.InfoGANSampler._networks
+
+    def prepare64(self, X, y):
+        prep = real_prepare(self, X, y)
+        prep.train_x = prep.train_x.double()
+        return prep
+
+    def latents(self, rows):
+        return (_pattern((*rows, int(self.latent_dim))).double().to(self.device_),
+                _pattern((*rows, int(self.code_dim))).double().to(self.device_) * 0.5)
+
+    def categories(self, rows):
+        return (torch.arange(rows[-1], device=self.device_) % self.n_categories_).expand(rows).clone()
+
+    def networks_without_dropout(self, n_classes):
+        nets = real_networks(self, n_classes)
+        for net in nets.values():
+            for name, module in list(net.named_modules()):
+                if isinstance(module, torch.nn.Dropout2d):
+                    parent = net.get_submodule(name.rpartition(".")[0]) if "." in name else net
+                    setattr(parent, name.rpartition(".")[2], torch.nn.Identity())
+        return nets
+
+    monkeypatch.setattr(GenerativeOversampler, "_prepare", prepare64)
+    monkeypatch.setattr(infogan.InfoGANSampler, "_train_latents", latents)
+    monkeypatch.setattr(infogan.IMSICSampler, "_train_latents", latents)  # its own priors: replaced as well
+    monkeypatch.setattr(infogan.InfoGANSampler, "_train_categories", categories)
+    monkeypatch.setattr(infogan.InfoGANSampler, "_networks", networks_without_dropout)
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+@pytest.mark.parametrize("name", ["infogan", "imsic"])
+def test_infogan_and_imsic_members_match_sequential_training(name, mnist_small, infogan_float64_fixed_noise):
+    from imbench.methods.generative.infogan import IMSICSampler, InfoGANSampler
+
+    cls = IMSICSampler if name == "imsic" else InfoGANSampler
+    seeds = SEEDS[:2]
+    data = _draws(*mnist_small, len(seeds))
+    kw = dict(epochs=2, batch_size=16, device="cpu", max_batches_per_epoch=2, match_samples=10)
+    seq = []
+    for s, (X, y) in zip(seeds, data):
+        sampler = cls(random_state=s, **kw)
+        seq.append((sampler, sampler.fit_resample(X, y)))
+    batched = [cls(random_state=s, **kw) for s in seeds]
+    outs = fit_resample_many(batched, data)
+    for (ref, (X_ref, y_ref)), sampler, out in zip(seq, batched, outs):
+        assert isinstance(out, tuple), out
+        assert sampler.group_size_ == len(seeds) and sampler.fit_info()["group_size"] == len(seeds)
+        for h_ref, h in zip(ref.history_, sampler.history_):
+            for k in ("g", "d", "info"):
+                assert h[k] == pytest.approx(h_ref[k], rel=1e-5), (k, h, h_ref)
+        for (k, p_ref), p in zip(ref.generator_.state_dict().items(), sampler.generator_.state_dict().values()):
+            assert p.dtype == (torch.int64 if k.endswith("num_batches_tracked") else torch.float64), k
+            torch.testing.assert_close(p, p_ref, atol=1e-5, rtol=1e-5, msg=f"{name} {k}")
+        # the code matching ran on each member's own training set and found the same mapping
+        assert sampler.matching_["class_to_code"] == ref.matching_["class_to_code"]
+        np.testing.assert_array_equal(out[1], y_ref)
+        np.testing.assert_allclose(out[0], X_ref, atol=1e-4)
+    a, b = (s.generator_ for s in batched)
+    assert not torch.allclose(next(a.parameters()), next(b.parameters()))
+
+
+def test_infogan_group_draws_its_own_dropout_masks_and_trains(mnist_small):
+    from imbench.methods.generative.infogan import IMSICSampler
+
+    data = _draws(*mnist_small, 2)
+    samplers = [IMSICSampler(random_state=s, epochs=1, batch_size=16, device="cpu", max_batches_per_epoch=2,
+                             match_samples=10) for s in SEEDS[:2]]
+    outs = fit_resample_many(samplers, data)
+    assert all(isinstance(o, tuple) for o in outs), outs
+    assert [s.group_size_ for s in samplers] == [2, 2]
+    for s, (X_res, y_res) in zip(samplers, outs):
+        assert np.isfinite(X_res).all() and X_res.shape[1:] == (1, 28, 28)
+        assert set(s.matching_["class_to_code"]) == {"0", "3", "5"}

@@ -177,7 +177,7 @@ def test_generator_batching_setting():
     assert not groups(cgan, False, 3, "cuda")
     for other in ("smote", "bagan", "tuned_smote"):  # not stepped generators
         assert not groups(build_method(compose_plain([f"method={other}"])["method"]), True, 3, "cpu")
-    for stepped in ("acgan", "cvae", "r_cgan", "r_acgan", "r_cvae"):
+    for stepped in ("acgan", "cvae", "r_cgan", "r_acgan", "r_cvae", "infogan", "imsic"):
         assert groups(build_method(compose_plain([f"method={stepped}"])["method"]), True, 3, "cpu")
 
 
@@ -196,6 +196,22 @@ def test_generators_of_all_draws_train_as_one_group_and_resume(mnist_root, tmp_p
         assert b["oversampler"]["epochs"] == 1 and b["oversampler"]["method"] == "CGAN"
     again = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_b}", "batch_runs=true", *GEN]))
     assert (again.new, again.resumed) == (0, 2)
+
+
+def test_imsic_generators_of_all_draws_train_as_one_group(mnist_root, tmp_path):
+    gen = [o for o in GEN if not o.startswith(("method=", "profile.weight_search", "classifier.weight_grid"))]
+    gen += ["method=imsic", "profile.weight_search=false", "method.sampler.match_samples=10"]
+    out_b, out_s = tmp_path / "batched", tmp_path / "sequential"
+    sb = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_b}", "batch_runs=true", *gen]))
+    ss = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_s}", "batch_runs=false", *gen]))
+    rb, rs = _records(out_b), _records(out_s)
+    assert sb.new == ss.new == 2 and set(rb) == set(rs), "batching must not change a run's identity"
+    for run_id, b in rb.items():
+        s = rs[run_id]
+        assert b["oversampler"]["group_size"] == 2 and s["oversampler"]["group_size"] == 1
+        assert b["seeds"] == s["seeds"] and b["counts"] == s["counts"]
+        assert b["counts"]["synthetic"] == 2 * 90
+        assert set(b["oversampler"]["matching"]["class_to_code"]) == {str(c) for c in range(10)}
 
 
 @pytest.mark.slow  # ~10-20 s; tests/test_generator_batching.py checks a diverging group member by default

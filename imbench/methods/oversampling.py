@@ -123,7 +123,7 @@ def oversample(task: OversampleTask, name: str, device: str | None = None) -> Ov
 
 def oversample_many(tasks: Sequence[OversampleTask], name: str, device: str | None = None,
                     log: Callable[..., None] = print) -> list[Oversampled | ImbenchError]:
-    """:func:`oversample` for several tasks of a stepped deep generator (CGAN, ACGAN, CVAE and R-
+    """:func:`oversample` for several tasks of a stepped deep generator (CGAN, ACGAN, CVAE and R-, InfoGAN, IMSIC
     variants), the generators of equal-sized training sets trained as one batched group
     (:func:`~imbench.methods.generative.stepped.fit_resample_many`).
 

@@ -68,7 +68,7 @@ class Resample(Method):
 
     def groups_generators(self, n_trainings: int, ctx: JobContext) -> bool:
         """Whether ``n_trainings`` generator trainings (a job's folds, and their weight search's halves)
-        train as vmap groups: only for stepped generators (CGAN, ACGAN, CVAE and their R- variants, see
+        train as vmap groups: only for stepped generators (CGAN, ACGAN, CVAE and their R- variants, InfoGAN, IMSIC; see
         :mod:`imbench.methods.generative.stepped`), at least two, where the job's batching allows."""
         from imbench.methods.generative.stepped import SteppedGenerator
 

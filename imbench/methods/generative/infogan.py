@@ -17,7 +17,6 @@ downstream classifier gets images of the training set's shape.
 """
 from __future__ import annotations
 
-import itertools
 import warnings
 from numbers import Integral, Real
 from typing import Any, Callable, Mapping, Sequence
@@ -32,6 +31,7 @@ from torch.nn import functional as F
 
 from imbench.errors import ConfigError
 from imbench.methods.generative.base import GenerativeOversampler, _Prepared
+from imbench.methods.generative.stepped import Lanes, SteppedGenerator, params_named
 from imbench.methods.generative.infogan_nets import IMG_SIZE, LATENT_DIM, InfoGANDiscriminator, InfoGANGenerator
 
 REDUCTIONS = ("batch_mean", "per_sample")
@@ -175,8 +175,18 @@ def structure_loss(pred: torch.Tensor, code: torch.Tensor, mask: torch.Tensor, r
     raise ConfigError(f"unknown structure-loss mode {mode!r}; use one of {list(MODES)}")
 
 
+def _towards_one(validity: torch.Tensor) -> torch.Tensor:
+    """G's least-squares loss: MSE(D_adv(G(...)), 1)."""
+    return F.mse_loss(validity, torch.ones_like(validity))
+
+
+def _real_and_fake(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """D's least-squares loss: ½[MSE(D_adv(x), 1) + MSE(D_adv(G(...)), 0)]."""
+    return 0.5 * (F.mse_loss(real, torch.ones_like(real)) + F.mse_loss(fake, torch.zeros_like(fake)))
+
+
 # ----- the samplers ----------------------------------------------------------------------------------
-class InfoGANSampler(GenerativeOversampler):
+class InfoGANSampler(SteppedGenerator):
     """InfoGAN oversampler, the IMSIC paper's InfoGAN baseline (method-specs §3.4 [R]).
 
     PyTorch-GAN's InfoGAN (networks: :mod:`~imbench.methods.generative.infogan_nets`) is trained on
@@ -250,9 +260,14 @@ class InfoGANSampler(GenerativeOversampler):
 
     method_name = "InfoGAN"
     value_range = (-1.0, 1.0)
+    loss_names = ("g", "d", "info")
+    cuda_graphs = False  # the steps run eagerly (capture into a CUDA graph is not tried for these networks)
+    vmap_randomness = "different"  # D's Dropout2d: in a group every member draws its own masks
+    keeps_training_set = True  # the code matching fits its classifier on the real training set
 
     _parameter_constraints: dict = {
         **GenerativeOversampler._parameter_constraints,
+        "batch_size": [Interval(Integral, 2, None, closed="left")],  # batch normalisation needs 2
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "code_dim": [Interval(Integral, 1, None, closed="left")],
         "n_categories": [Interval(Integral, 1, None, closed="left"), None],
@@ -304,11 +319,16 @@ class InfoGANSampler(GenerativeOversampler):
         """Subclass hook: settings checked at fit beyond the parameter constraints."""
 
     # ----- priors and losses (IMSIC overrides them) ---------------------------------------------
-    def _train_latents(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(z, c) for a training step, from the device's seeded global RNG."""
+    def _train_latents(self, rows: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z, c) for a training step, ``rows`` of them (``(B,)``, or ``(members, B)`` in a group), from
+        the device's seeded global RNG."""
         dev = self.device_
-        return (torch.randn(n, int(self.latent_dim), device=dev),
-                torch.rand(n, int(self.code_dim), device=dev).mul_(2).sub_(1))
+        return (torch.randn(*rows, int(self.latent_dim), device=dev),
+                torch.rand(*rows, int(self.code_dim), device=dev).mul_(2).sub_(1))
+
+    def _train_categories(self, rows: tuple[int, ...]) -> torch.Tensor:
+        """Categorical code indices for a training step, uniform, from the device's global RNG."""
+        return torch.randint(self.n_categories_, rows, device=self.device_)
 
     def _sample_latents(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """(z, c) for synthesis, from the CPU generator ``gen``."""
@@ -335,66 +355,64 @@ class InfoGANSampler(GenerativeOversampler):
             return imgs
         return F.interpolate(imgs, size=self.input_hw_, mode="bilinear", align_corners=False, antialias=True)
 
-    # ----- training ---------------------------------------------------------------------------------
-    def _fit_generator(self, X: torch.Tensor, y: torch.Tensor, n_classes: int, gen: torch.Generator) -> None:
-        dev = self.device_
+    # ----- training (one step per mini-batch: imbench.methods.generative.stepped) ----------------------
+    def _training_images(self, X: torch.Tensor) -> torch.Tensor:
+        self.input_hw_ = tuple(int(s) for s in X.shape[2:])
+        self.net_channels_ = int(X.shape[1])
+        return self._to_net(X)
+
+    def _setup(self, n_classes: int) -> None:
         self.n_classes_ = n_classes
         self.n_categories_ = int(self.n_categories or n_classes)
-        self.input_hw_ = tuple(int(s) for s in X.shape[2:])
-        channels = int(X.shape[1])
-        X = self._to_net(X)
-        k, d = self.n_categories_, int(self.code_dim)
-        G = InfoGANGenerator(int(self.latent_dim), k, d, channels, int(self.img_size)).to(dev)
-        D = InfoGANDiscriminator(k, d, channels, int(self.img_size)).to(dev)
-        self.generator_, self.discriminator_ = G, D
-        betas = (float(self.beta1), float(self.beta2))
-        opt_g = torch.optim.Adam(G.parameters(), lr=float(self.lr), betas=betas)
-        opt_d = torch.optim.Adam(D.parameters(), lr=float(self.lr), betas=betas)
-        opt_info = torch.optim.Adam(itertools.chain(G.parameters(), D.parameters()), lr=float(self.lr), betas=betas)
-        eye = torch.eye(k, device=dev)
+        self.category_eye_ = torch.eye(self.n_categories_, device=self.device_)
+
+    def _networks(self, n_classes: int) -> dict[str, torch.nn.Module]:
+        k, d, dev = self.n_categories_, int(self.code_dim), self.device_
+        return {"G": InfoGANGenerator(int(self.latent_dim), k, d, self.net_channels_, int(self.img_size)).to(dev),
+                "D": InfoGANDiscriminator(k, d, self.net_channels_, int(self.img_size)).to(dev)}
+
+    def _optimizers(self, nets: dict, capturable: bool) -> dict[str, torch.optim.Optimizer]:
+        kw = dict(lr=float(self.lr), betas=(float(self.beta1), float(self.beta2)))
+        g, d = params_named(nets["G"]), params_named(nets["D"])
+        return {"g": torch.optim.Adam(g, **kw), "d": torch.optim.Adam(d, **kw), "info": torch.optim.Adam(g + d, **kw)}
+
+    def _step(self, lanes: Lanes, nets: dict, opts: dict, X: torch.Tensor, y: torch.Tensor, eye: torch.Tensor,
+              idx: torch.Tensor, sums: torch.Tensor) -> None:
+        """One mini-batch: the G, D and info steps of the class docstring (``y`` and ``eye`` unused: the
+        categorical code is unsupervised)."""
+        G, D = nets["G"], nets["D"]
+        rows = lanes.shape(idx.shape[-1])
+        real = lanes.take(X, idx)
         lam_cat, lam_con = float(self.lambda_cat), float(self.lambda_con)
-        G.train()
-        D.train()
-        n = len(X)
-        for epoch in range(int(self.epochs)):
-            sums = torch.zeros(3, device=dev)
-            steps = 0
-            for idx in self._batches(n, gen):
-                real = X[idx]
-                b = len(idx)
-                ones = torch.ones(b, 1, device=dev)
-                zeros = torch.zeros(b, 1, device=dev)
-                # 1. G step (least squares)
-                z, c = self._train_latents(b)
-                fake = G(z, eye[torch.randint(k, (b,), device=dev)], c)
-                g_loss = F.mse_loss(D(fake)[0].float(), ones)
-                opt_g.zero_grad(set_to_none=True)
-                g_loss.backward()
-                opt_g.step()
-                # 2. D step on the same fakes
-                d_loss = 0.5 * (F.mse_loss(D(real)[0].float(), ones) + F.mse_loss(D(fake.detach())[0].float(), zeros))
-                opt_d.zero_grad(set_to_none=True)
-                d_loss.backward()
-                opt_d.step()
-                # 3. info step over G and D, fresh latents
-                labels = torch.randint(k, (b,), device=dev)
-                z, c = self._train_latents(b)
-                _, pred_cat, pred_code = D(G(z, eye[labels], c))
-                # PyTorch-GAN: CrossEntropyLoss on the softmax head's probabilities (double softmax)
-                info_loss = lam_cat * F.cross_entropy(pred_cat.float(), labels) + lam_con * self._continuous_loss(pred_code, c)
-                opt_info.zero_grad(set_to_none=True)
-                info_loss.backward()
-                opt_info.step()
-                sums += torch.stack([g_loss.detach(), d_loss.detach(), info_loss.detach().float()])
-                steps += 1
-            means = sums / max(steps, 1)
-            self._check_finite(epoch, generator=means[0], discriminator=means[1], info=means[2])
-            g_m, d_m, i_m = means.tolist()
-            self._log_epoch(epoch, g=g_m, d=d_m, info=i_m)
-        G.eval()
-        D.eval()
-        for p in itertools.chain(G.parameters(), D.parameters()):
-            p.grad = None
+        # 1. G step (least squares)
+        z, c = self._train_latents(rows)
+        fake = G(z, self.category_eye_[self._train_categories(rows)], c)
+        g_loss = lanes.per_member(_towards_one, D(fake)[0].float())
+        opts["g"].zero_grad(set_to_none=True)
+        g_loss.sum().backward(inputs=params_named(G))
+        opts["g"].step()
+        # 2. D step on the same fakes
+        d_loss = lanes.per_member(_real_and_fake, D(real)[0].float(), D(fake.detach())[0].float())
+        opts["d"].zero_grad(set_to_none=True)
+        d_loss.sum().backward()
+        opts["d"].step()
+        # 3. info step over G and D, fresh latents
+        labels = self._train_categories(rows)
+        z, c = self._train_latents(rows)
+        _, pred_cat, pred_code = D(G(z, self.category_eye_[labels], c))
+
+        def info(cat_logits: torch.Tensor, cat: torch.Tensor, pred: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+            # PyTorch-GAN: CrossEntropyLoss on the softmax head's probabilities (double softmax)
+            return lam_cat * F.cross_entropy(cat_logits, cat) + lam_con * self._continuous_loss(pred, code)
+
+        info_loss = lanes.per_member(info, pred_cat.float(), labels, pred_code, c)
+        opts["info"].zero_grad(set_to_none=True)
+        info_loss.sum().backward()
+        opts["info"].step()
+        sums.add_(torch.stack([g_loss.detach(), d_loss.detach(), info_loss.detach().float()], -1))
+
+    def _adopt(self, nets: dict[str, torch.nn.Module]) -> None:
+        self.generator_, self.discriminator_ = nets["G"], nets["D"]
 
     # ----- class identity and synthesis -----------------------------------------------------------
     @torch.no_grad()
@@ -555,11 +573,11 @@ class IMSICSampler(InfoGANSampler):
         else:
             self.sample_code_std_ = [float(std)] * d
 
-    def _train_latents(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _train_latents(self, rows: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
         if self.mode == "code":
-            return super()._train_latents(n)
+            return super()._train_latents(rows)
         dev = self.device_
-        return torch.randn(n, int(self.latent_dim), device=dev), torch.randn(n, int(self.code_dim), device=dev)
+        return torch.randn(*rows, int(self.latent_dim), device=dev), torch.randn(*rows, int(self.code_dim), device=dev)
 
     def _sample_latents(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         z = torch.randn(n, int(self.latent_dim), generator=gen) * self.sample_noise_std_
@@ -568,7 +586,7 @@ class IMSICSampler(InfoGANSampler):
 
     def _continuous_loss(self, pred: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         mask = self.__dict__.get("_mask")
-        if mask is None or mask.device != pred.device:
+        if mask is None or mask.device != pred.device:  # made in _setup for training; here for other callers
             mask = self._mask = parent_mask(self.structure_, int(self.code_dim), pred.device)
         return structure_loss(pred, code, mask, self.reduction_, self.mode,
                               nonparent_cap=self._nonparent_cap_value(pred.shape[0]))
@@ -580,9 +598,9 @@ class IMSICSampler(InfoGANSampler):
             return independence_cap(1.0, self.reduction_, batch_size)  # paper mode: c ~ N(0, 1)
         return float(self.nonparent_cap)
 
-    def _fit_generator(self, X: torch.Tensor, y: torch.Tensor, n_classes: int, gen: torch.Generator) -> None:
-        self.__dict__.pop("_mask", None)
-        super()._fit_generator(X, y, n_classes, gen)
+    def _setup(self, n_classes: int) -> None:
+        super()._setup(n_classes)
+        self._mask = parent_mask(self.structure_, int(self.code_dim), self.device_)
 
     def _amounts(self, prep: _Prepared) -> dict:
         if self.mode == "code":

@@ -1,4 +1,5 @@
-"""The training loop of the generators that learn by one step per mini-batch (CGAN, ACGAN, CVAE),
+"""The training loop of the generators that learn by one step per mini-batch (CGAN, ACGAN, CVAE, and
+IMSIC's InfoGAN and IMSIC),
 for one generator or for N of them at once.
 
 A :class:`SteppedGenerator` subclass says what its networks are (``_networks``), how they are
@@ -9,7 +10,7 @@ stacked along a leading member dimension and whose forward passes run under ``to
 
 Batched training (:func:`fit_resample_many`) is for the many generator trainings of a protocol that
 share one architecture and one training-set size: the five skewed draws of a Fajardo block, and the
-halves of their synthetic-weight searches. Member i of a group is what sequential training with its
+halves of their synthetic-weight searches, or the skewed draws of an IMSIC Table 1 cell. Member i of a group is what sequential training with its
 seed gives, up to the training noise:
 
 * initialisation: its networks are built right after ``torch.manual_seed(seed_i)``, as in sequential
@@ -75,6 +76,11 @@ class Lanes:
     def total(self, t: torch.Tensor) -> torch.Tensor:
         return t.sum() if self.n is None else t.flatten(1).sum(1)
 
+    def per_member(self, loss: Callable[..., torch.Tensor], *tensors: torch.Tensor) -> torch.Tensor:
+        """``loss(*tensors)`` (a scalar), or for members ``torch.vmap(loss)`` over the member dimension:
+        a loss written for one model, per member."""
+        return loss(*tensors) if self.n is None else torch.vmap(loss)(*tensors)
+
     def cross_entropy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.n is None:
             return F.cross_entropy(logits, target)
@@ -97,6 +103,11 @@ class SteppedGenerator(GenerativeOversampler):
 
     loss_names: tuple[str, ...] = ()
     cuda_graphs: bool = True
+    # torch.vmap's rule for random operations in the networks' forward passes when members train as one
+    # group: "error" (none there), "different" (dropout: every member draws its own masks)
+    vmap_randomness: str = "error"
+    # whether ``_complete`` reads the prepared training set (InfoGAN's code matching): then it is kept
+    keeps_training_set: bool = False
 
     _parameter_constraints: dict = {
         **GenerativeOversampler._parameter_constraints,
@@ -107,6 +118,12 @@ class SteppedGenerator(GenerativeOversampler):
 
     def _setup(self, n_classes: int) -> None:
         self.n_classes_ = n_classes
+
+    def _training_images(self, X: torch.Tensor) -> torch.Tensor:
+        """The images the networks train on, from the prepared ``X`` (checked here: Fajardo's 28×28 or
+        32×32 networks); sets what ``_networks`` needs to know about them."""
+        self.net_image_ = check_fajardo_images(X, self.method_name)
+        return X
 
     def _image_kw(self) -> dict[str, int]:
         """``channels`` and ``size`` of the training images (set by the fit), for the networks."""
@@ -142,7 +159,7 @@ class SteppedGenerator(GenerativeOversampler):
         return info
 
     def _fit_generator(self, X: torch.Tensor, y: torch.Tensor, n_classes: int, gen: torch.Generator) -> None:
-        self.net_image_ = check_fajardo_images(X, self.method_name)
+        X = self._training_images(X)
         dev = self.device_
         self._setup(n_classes)
         nets = self._networks(n_classes)
@@ -175,20 +192,23 @@ def fit_generators_batched(samplers: Sequence[SteppedGenerator], preps: Sequence
     s0, n = samplers[0], len(samplers)
     dev = s0.device_
     n_classes = len(s0.classes_)
+    images = []
     for s, p in zip(samplers, preps):
-        s.net_image_ = check_fajardo_images(p.train_x, s.method_name)
+        images.append(s._training_images(p.train_x))
         s._setup(n_classes)
     member_nets = []
     for s in samplers:  # each member's initial weights are its sequential ones
         torch.manual_seed(s.seed_)
         member_nets.append(s._networks(n_classes))
-    stacked = {k: StackedModule([m[k] for m in member_nets]) for k in member_nets[0]}
+    stacked = {k: StackedModule([m[k] for m in member_nets], randomness=s0.vmap_randomness) for k in member_nets[0]}
     graphs = s0._graphs_wanted()
     opts = s0._optimizers(stacked, graphs)
-    X = torch.stack([p.train_x for p in preps])
+    X = torch.stack(images)
     Y = torch.stack([p.train_y for p in preps])
-    for p in preps:  # the stacked copy is the one trained on
-        p.train_x = p.train_y = None
+    del images
+    if not s0.keeps_training_set:
+        for p in preps:  # the stacked copy is the one trained on
+            p.train_x = p.train_y = None
     torch.manual_seed(s0.seed_)
     eye = torch.eye(n_classes, device=dev)
     sums = torch.zeros(n, len(s0.loss_names), device=dev)
@@ -281,7 +301,8 @@ def _fit_resample_many(samplers: Sequence[GenerativeOversampler], datasets: Sequ
                 errors = [None]
             except TrainingError as e:
                 errors = [str(e)]
-            p.train_x = p.train_y = None
+            if not getattr(s, "keeps_training_set", False):  # (BAGAN is not a stepped generator)
+                p.train_x = p.train_y = None
         else:
             if log is not None:
                 log(f"training {len(members)} {samplers[members[0]].method_name} generators as one batched group")
