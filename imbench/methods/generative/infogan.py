@@ -31,8 +31,8 @@ from torch.nn import functional as F
 
 from imbench.errors import ConfigError
 from imbench.methods.generative.base import GenerativeOversampler, _Prepared
-from imbench.methods.generative.stepped import Lanes, SteppedGenerator, params_named
 from imbench.methods.generative.infogan_nets import IMG_SIZE, LATENT_DIM, InfoGANDiscriminator, InfoGANGenerator
+from imbench.methods.generative.stepped import Lanes, SteppedGenerator, params_named
 
 REDUCTIONS = ("batch_mean", "per_sample")
 MODES = ("paper", "code")
