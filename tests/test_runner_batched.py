@@ -181,10 +181,12 @@ def test_generator_batching_setting():
         assert groups(build_method(compose_plain([f"method={stepped}"])["method"]), True, 3, "cpu")
 
 
-def test_generators_of_all_draws_train_as_one_group_and_resume(mnist_root, tmp_path):
+def _generators_batched_and_sequential(mnist_root, tmp_path, overrides) -> dict:
+    """One job's generators trained as a group and one by one: the same runs, seeds and counts, group
+    sizes 2 and 1. Returns the batched records by run id."""
     out_b, out_s = tmp_path / "batched", tmp_path / "sequential"
-    sb = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_b}", "batch_runs=true", *GEN]))
-    ss = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_s}", "batch_runs=false", *GEN]))
+    sb = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_b}", "batch_runs=true", *overrides]))
+    ss = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_s}", "batch_runs=false", *overrides]))
     rb, rs = _records(out_b), _records(out_s)
     assert sb.new == ss.new == 2 and set(rb) == set(rs), "batching must not change a run's identity"
     for run_id, b in rb.items():
@@ -192,25 +194,22 @@ def test_generators_of_all_draws_train_as_one_group_and_resume(mnist_root, tmp_p
         assert b["oversampler"]["group_size"] == 2 and s["oversampler"]["group_size"] == 1
         assert b["seeds"] == s["seeds"] and b["counts"] == s["counts"]
         assert b["counts"]["synthetic"] == 2 * 90  # both minority classes topped up to 100
+    return rb
+
+
+def test_generators_of_all_draws_train_as_one_group_and_resume(mnist_root, tmp_path):
+    for b in _generators_batched_and_sequential(mnist_root, tmp_path, GEN).values():
         assert b["weight_search"]["grid"] == [1.0, 3.0] and len(b["weight_search"]["scores"]) == 2
         assert b["oversampler"]["epochs"] == 1 and b["oversampler"]["method"] == "CGAN"
-    again = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_b}", "batch_runs=true", *GEN]))
+    again = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={tmp_path / 'batched'}", "batch_runs=true",
+                                   *GEN]))
     assert (again.new, again.resumed) == (0, 2)
 
 
 def test_imsic_generators_of_all_draws_train_as_one_group(mnist_root, tmp_path):
     gen = [o for o in GEN if not o.startswith(("method=", "profile.weight_search", "classifier.weight_grid"))]
     gen += ["method=imsic", "profile.weight_search=false", "method.sampler.match_samples=10"]
-    out_b, out_s = tmp_path / "batched", tmp_path / "sequential"
-    sb = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_b}", "batch_runs=true", *gen]))
-    ss = run_job(compose_plain([f"data.root={mnist_root}", f"out_dir={out_s}", "batch_runs=false", *gen]))
-    rb, rs = _records(out_b), _records(out_s)
-    assert sb.new == ss.new == 2 and set(rb) == set(rs), "batching must not change a run's identity"
-    for run_id, b in rb.items():
-        s = rs[run_id]
-        assert b["oversampler"]["group_size"] == 2 and s["oversampler"]["group_size"] == 1
-        assert b["seeds"] == s["seeds"] and b["counts"] == s["counts"]
-        assert b["counts"]["synthetic"] == 2 * 90
+    for b in _generators_batched_and_sequential(mnist_root, tmp_path, gen).values():
         assert set(b["oversampler"]["matching"]["class_to_code"]) == {str(c) for c in range(10)}
 
 
