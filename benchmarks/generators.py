@@ -8,7 +8,7 @@ step and the extrapolated time of the paper's full schedule (Fajardo et al.: m =
 22,430 training images, 32,000 for the R- variants) and writes ``benchmarks/results/generators-<host>-<date>.json``
 (or into ``--out``).
 
-``--group N`` also trains N generators of each stepped method (CGAN, ACGAN, CVAE: different seeds, the
+``--group N`` also trains N generators of each stepped method (CGAN, ACGAN, CVAE, InfoGAN, IMSIC: different seeds, the
 same schedule) as one batched group (``imbench.methods.generative.stepped.fit_resample_many``, what the
 runner does with the draws of a block and their weight searches) and reports generator trainings per
 minute, batched vs one at a time, and the ratio.
@@ -40,6 +40,9 @@ PAPER = {
     "r_cgan": ("imbench.methods.generative.cgan.CGANSampler", 60, 64, 32000),
     "r_acgan": ("imbench.methods.generative.acgan.ACGANSampler", 60, 64, 32000),
     "r_cvae": ("imbench.methods.generative.cvae.CVAESampler", 125, 64, 32000),
+    # IMSIC's InfoGAN baseline and IMSIC: 500 epochs of MNIST with GAMO's counts (9,000 images)
+    "infogan": ("imbench.methods.generative.infogan.InfoGANSampler", 500, 64, 9000),
+    "imsic": ("imbench.methods.generative.infogan.IMSICSampler", 500, 64, 9000),
 }
 
 

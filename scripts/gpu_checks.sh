@@ -5,7 +5,11 @@
 #   3. benchmarks/generators.py --device cuda --group 15 (generator groups vs one at a time);
 #   4. one quick-profile Fajardo job through the runner, whose two draws' CGANs train as one group;
 #   5. benchmarks/bf16_check.py: 16 MLP seeds with bf16 autocast vs 16 in float32 on one Fajardo draw;
-#   6. benchmarks/gamo_group.py --device cuda: GAMO alone vs groups of 3 and 10 (a Table 1 cell's repeats).
+#   6. benchmarks/gamo_group.py --device cuda: GAMO alone vs groups of 3 and 10 (a Table 1 cell's repeats);
+#   7. benchmarks/gamo_step.py --device cuda: one GAMO mini-batch, imbench's trainer vs a straightforward one;
+#   8. benchmarks/generators.py --methods infogan,imsic --group 10: IMSIC's GANs, seconds per iteration and
+#      a Table 1 cell's draws as one group vs one at a time.
+# PARTS="name ..." runs only those parts (all eight together may pass the device tool's 600 s per call).
 # Each part has its own time limit, so one that hangs leaves the others their time. Writes logs and the
 # benchmark JSON files into $OUT (default ./gpu-out), and a summary line per part into $OUT/checks.log.
 # Run on the device machine as
@@ -19,6 +23,7 @@ export PYTHONUNBUFFERED=1
 { nvidia-smi -L; echo "commit ${IMBENCH_GIT_COMMIT:-?}"; date -u; } >"$OUT/checks.log"
 part() {  # NAME SECONDS COMMAND...
   local name=$1 limit=$2 t0=$(date +%s); shift 2
+  if [ -n "${PARTS:-}" ] && [[ " $PARTS " != *" $name "* ]]; then return; fi
   timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
   echo "$name: exit $? after $(( $(date +%s) - t0 )) s (limit $limit s)" >>"$OUT/checks.log"
 }
@@ -29,6 +34,8 @@ part runner 70 python3 -m imbench experiment=fajardo_5 profile=quick method=cgan
   progress=false out_dir=/tmp/gpu-checks-runs
 part bf16 80 python3 benchmarks/bf16_check.py --device cuda --seeds 16 --out "$OUT"
 part gamo_group 60 python3 benchmarks/gamo_group.py --device cuda --steps 100 --repeats 2 --groups 3 10 --out "$OUT"
+part gamo_step 90 python3 benchmarks/gamo_step.py --device cuda --steps 100 --repeats 2 --out "$OUT"
+part imsic 90 python3 benchmarks/generators.py --device cuda --steps 40 --methods infogan,imsic --group 10 --out "$OUT"
 python3 - >>"$OUT/checks.log" 2>&1 <<'PY'
 import glob, json
 for p in sorted(glob.glob("/tmp/gpu-checks-runs/*/result.json")):
