@@ -218,7 +218,7 @@ def infogan_float64_fixed_noise(monkeypatch):
     torch.set_default_dtype(old)
 
 
-@pytest.mark.parametrize("name", ["infogan", "imsic"])
+@pytest.mark.parametrize("name", [pytest.param("infogan", marks=pytest.mark.slow), "imsic"])  # IMSIC runs InfoGAN's step
 def test_infogan_and_imsic_members_match_sequential_training(name, mnist_small, infogan_float64_fixed_noise):
     from imbench.methods.generative.infogan import IMSICSampler, InfoGANSampler
 
