@@ -69,6 +69,7 @@ def write_ir_sweep(path: Path, summary: pd.DataFrame, rows: list[str], labels: d
     """Draw one panel per metric (x: IR on a log scale, y: mean ± std of the rarest class) and write the
     PNG, its caption and the numbers."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -86,6 +87,7 @@ def write_ir_sweep(path: Path, summary: pd.DataFrame, rows: list[str], labels: d
         irs = sorted(summary["ir"].unique())
         ax.set_xticks(irs)
         ax.set_xticklabels([f"{ir:g}" for ir in irs])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # no "6×10¹" labels between the IRs
         ax.set_xlabel("imbalance ratio (majority / rarest class)")
         ax.set_ylabel(f"{METRIC_NAMES.get(metric, metric)} of the rarest class")
         ax.set_ylim(0, 1)
