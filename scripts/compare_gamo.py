@@ -19,14 +19,9 @@ sys.path.insert(0, str(REPO))
 
 from imbench.methods.registry import config_dir, method_label  # noqa: E402
 from imbench.tables.collect import load_table_spec  # noqa: E402
-from paper_comparison import load_comparison, provenance_lines, write_text  # noqa: E402
+from paper_comparison import beside_paper, load_comparison, provenance_lines, write_text  # noqa: E402
 
 KEYS = ["method", "data", "loss"]
-
-
-def _cell(values: pd.Series) -> str:
-    sd = values.std(ddof=1) if len(values) > 1 else float("nan")
-    return f"{values.mean():.3f} ± {sd:.3f}" if len(values) > 1 else f"{values.mean():.3f}"
 
 
 def main() -> None:
@@ -50,11 +45,7 @@ def main() -> None:
         paper = ref.loc[(method, data, loss)] if (method, data, loss) in ref.index else None
         row = [labels.get(method) or method_label(method), data, str(loss).upper(), str(len(g))]
         for k in ("acsa", "gm"):
-            if paper is None:
-                row += [_cell(g[k]), "—", "—"]
-                continue
-            d = g[k].mean() - paper[k]
-            row += [_cell(g[k]), f"{paper[k]:.2f} ± {paper[k + '_std']:.2f}", f"{d:+.3f}" + (" ⚑" if abs(d) > 0.03 else "")]
+            row += beside_paper(g[k], paper, k, 2)
         row.append(f"{g['train_s'].mean():.0f}")
         lines.append("| " + " | ".join(row) + " |")
     write_text("\n".join(lines) + "\n", a.out)

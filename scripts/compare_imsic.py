@@ -20,16 +20,10 @@ sys.path.insert(0, str(REPO))
 
 from imbench.methods.registry import config_dir, method_label  # noqa: E402
 from imbench.tables.collect import load_table_spec  # noqa: E402
-from paper_comparison import load_comparison, provenance_lines, write_text  # noqa: E402
+from paper_comparison import beside_paper, load_comparison, provenance_lines, write_text  # noqa: E402
 
 CLASSES = (8, 9)
 DATA_ORDER = {"mnist": 0, "fmnist": 1}
-
-
-def _cell(values: pd.Series) -> str:
-    if len(values) > 1:
-        return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
-    return f"{values.mean():.3f}"
 
 
 def _budget(record: dict) -> str:
@@ -83,11 +77,7 @@ def main() -> None:
         paper = ref.loc[key] if key in ref.index else None
         row = [labels.get(method) or method_label(method), data, str(cls), str(len(g))]
         for k in ("recall", "f1"):
-            if paper is None:
-                row += [_cell(g[k]), "—", "—"]
-                continue
-            d = g[k].mean() - paper[k]
-            row += [_cell(g[k]), f"{paper[k]:.3f} ± {paper[k + '_std']:.3f}", f"{d:+.3f}" + (" ⚑" if abs(d) > 0.03 else "")]
+            row += beside_paper(g[k], paper, k, 3)
         row.append("; ".join(sorted(set(g["budget"]))))
         lines.append("| " + " | ".join(row) + " |")
     write_text("\n".join(lines) + "\n", a.out)

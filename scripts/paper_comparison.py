@@ -48,6 +48,23 @@ def provenance_lines(records: list[dict]) -> list[str]:
             *(f"- command: `{c}`" for c in sorted({r["command"] for r in records}))]
 
 
+def ours_cell(values) -> str:
+    """Mean ± std (ddof 1) of a pandas Series of per-run values; the mean alone for one run."""
+    if len(values) > 1:
+        return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
+    return f"{values.mean():.3f}"
+
+
+def beside_paper(values, paper, key: str, decimals: int, flag_above: float = 0.03) -> list[str]:
+    """Three table cells for metric ``key``: ours (:func:`ours_cell`), the paper's ``key`` ± ``key_std``
+    from the row ``paper`` (None: not in the paper) and the difference, flagged ⚑ above ``flag_above``."""
+    if paper is None:
+        return [ours_cell(values), "—", "—"]
+    d = values.mean() - paper[key]
+    return [ours_cell(values), f"{paper[key]:.{decimals}f} ± {paper[key + '_std']:.{decimals}f}",
+            f"{d:+.3f}" + (" ⚑" if abs(d) > flag_above else "")]
+
+
 def write_text(text: str, out: str | None) -> None:
     """Print the comparison and, with ``--out``, write it there."""
     print(text)
