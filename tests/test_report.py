@@ -264,6 +264,26 @@ def test_settings_differing_only_in_the_loss_stay_separate_rows(tmp_path):
         "data=mnist ir=100 classifier=mlp classifier.schedule.loss=ls"]
 
 
+def test_a_record_with_integer_keyed_settings_keeps_its_exact_identity(tmp_path):
+    """DGC's ``lr_decay: {30: 0.5, ...}`` is hashed with integer keys but stored in JSON as text; read
+    back, the setting must still be the runner's (one setting across draws made with different
+    ``folds``), not the fallback that tells ``folds=1`` and ``folds=3`` runs apart."""
+    from imbench.report.settings import run_id_of, setting_identity
+
+    def composed_dgc(folds: int) -> dict:
+        cfg = config("dgc", 100, "mnist", f"folds={folds}")  # read back from JSON: give the keys back
+        cfg["method"]["lr_decay"] = {int(k): v for k, v in cfg["method"]["lr_decay"].items()}
+        return cfg
+
+    dirs = [write_run(tmp_path, composed_dgc(n), fold, 0.8) for n, fold in ((1, 0), (3, 1), (3, 2))]
+    records = [json.loads((d / RESULT).read_text()) for d in dirs]
+    assert all(isinstance(k, str) for k in records[0]["config"]["method"]["lr_decay"])
+    settings = [setting_identity(r) for r in records]
+    assert all(s.exact for s in settings)
+    assert len({json.dumps(s.identity, sort_keys=True, default=str) for s in settings}) == 1
+    assert run_id_of(settings[1].identity, 0, 1, 0) == dirs[1].name
+
+
 class _References(HTMLParser):
     def __init__(self):
         super().__init__()

@@ -57,15 +57,29 @@ def setting_identity(record: dict) -> SettingIdentity:
     except (ImbenchError, KeyError, TypeError, ValueError, AttributeError):
         ident = None
     if ident is not None:
-        full = {**ident, "fold": job.get("fold"), "repeat": job.get("repeat")}
-        if run_hash(full) == record.get("run_id"):
-            ident = copy.deepcopy(ident)
-            ident.pop("seed", None)
-            return SettingIdentity(ident, True)
+        replicate = {"fold": job.get("fold"), "repeat": job.get("repeat")}
+        for candidate in (ident, _integer_keys(ident)):
+            if run_hash({**candidate, **replicate}) == record.get("run_id"):
+                candidate = copy.deepcopy(candidate)
+                candidate.pop("seed", None)
+                return SettingIdentity(candidate, True)
     fallback = {k: v for k, v in config.items() if k not in NON_IDENTITY_KEYS or k == "profile"}
     fallback.pop("seed", None)
     fallback["job"] = {k: v for k, v in job.items() if k not in (*REPLICATE_KEYS, "minority")}
     return SettingIdentity(fallback, False)
+
+
+def _integer_keys(obj: Any) -> Any:
+    """``obj`` with the keys of every mapping whose keys are all digit strings turned back into integers.
+
+    A config may key a mapping by integers (DGC's ``lr_decay: {30: 0.5, ...}``); the runner hashes it so,
+    but the record's JSON stores the keys as text, which sorts and hashes differently."""
+    if isinstance(obj, dict):
+        keys_are_digits = bool(obj) and all(isinstance(k, str) and k.isdigit() for k in obj)
+        return {(int(k) if keys_are_digits else k): _integer_keys(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_integer_keys(v) for v in obj]
+    return obj
 
 
 def run_id_of(identity: dict, seed: Any, fold: Any, repeat: Any) -> str:
