@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,6 +176,7 @@ def plot_sweep(records: Sequence[dict], path: Path, title: str, provenance: Sequ
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     import pandas as pd
 
     df = pd.DataFrame(records)
@@ -189,12 +191,13 @@ def plot_sweep(records: Sequence[dict], path: Path, title: str, provenance: Sequ
     irs = sorted(summary["ir"].unique())
     ax.set_xticks(irs)
     ax.set_xticklabels([f"{ir:g}" for ir in irs])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # no "6×10¹" labels between the IRs
     ax.axhline(0.2, color="grey", lw=0.8, ls=":", label="chance (5 factors)")
     ax.set_ylim(0, 1)
     ax.set_xlabel("imbalance ratio of the shape factor")
     ax.set_ylabel("FactorVAE score")
     ax.legend(fontsize=8)
-    ax.set_title(title, fontsize=8)
+    ax.set_title("\n".join(textwrap.wrap(title, 60)), fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
