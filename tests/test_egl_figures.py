@@ -64,6 +64,8 @@ def test_profile_and_cd_commands_write_their_files(tmp_path):
     assert list(prof.columns) == ["CE", "Ours", "LDAM"] and prof.loc[1.0, "Ours"] == 1.0  # EGL best on d1, d2
     caption = (res / "egl_2_egl_3_paper_performance_profile.md").read_text()
     assert "Ours 4 (from egl_2)" in caption and "d3 (missing ldam)" in caption
+    # provenance sits above the data-set list, which runs to thousands of characters on the KEEL board
+    assert caption.index("Made by: python -m imbench.figures.performance_profile") < caption.index("Data sets:")
     # the rank test needs 3 complete data sets: without LDAM, d3 counts
     assert cd_datasets.main(args + ["--methods", "none,egl,ldam"]) == 1
     assert cd_datasets.main(args + ["--methods", "none,egl"]) == 1  # only 2 methods

@@ -86,15 +86,15 @@ def write_profile(board: Board, path: Path, metric: str, thetas: np.ndarray) -> 
     caption = path.with_suffix(".md")
     title = f"Dolan–Moré performance profile of {metric} over {len(scores)} data sets"
     area = {board.labels.get(m, m): _area(profile.index.to_numpy(), profile[m].to_numpy()) for m in profile.columns}
-    lines = [f"# {title}", "", f"![{title}]({path.name})", "",
+    # Provenance goes right under the figure: the data-set list below can run to thousands of characters.
+    lines = [f"# {title}", "", f"![{title}]({path.name})", "", *(f"- {line}" for line in board.provenance), "",
              f"rho_m(theta) = share of data sets where method m scores at least theta times the best method "
              f"there. Profile: [{csv.name}]({csv.name}); the mean scores it is made from: "
              f"[{scores_csv.name}]({scores_csv.name}).", "",
              "Area under each profile over the plotted theta range (higher = closer to the best more often): "
              + ", ".join(f"{k} {v:.3f}" for k, v in sorted(area.items(), key=lambda kv: -kv[1])) + ".", "",
              f"Data sets: {', '.join(map(str, scores.index))}.", ""]
-    lines += [f"- Note: {n}." for n in board.data.notes]
-    lines += ["", *(f"- {line}" for line in board.provenance), ""]
+    lines += [f"- Note: {n}." for n in board.data.notes] + [""]
     caption.write_text("\n".join(lines))
     return [path, csv, scores_csv, caption]
 
