@@ -1,3 +1,6 @@
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -163,10 +166,27 @@ def test_gan_sweep_scores_resumes_and_plots(tmp_path, one_torch_thread, monkeypa
     assert again[0]["eval_accuracy"] == rec["eval_accuracy"]
     png = gan_sweep.plot_sweep(again, tmp_path / "fig.png", "t", ["Made by: test"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "| IMSIC | 50 |" in png.with_suffix(".md").read_text()
+    assert saved["settings"]["imsic_reduction"] == "per_sample"
+    # the point is never reused for other settings: not for Eq. 6 on batch means, nor for another budget
+    for other in ({"imsic_reduction": "batch_mean"}, {"iterations": 3}):
+        with pytest.raises(ConfigError, match="was made with other settings"):
+            gan_sweep.run_sweep(["imsic"], [50.0], [0], gan_sweep.SweepSettings(**{**TINY_SWEEP, **other}),
+                                tmp_path, log=lambda *_: None)
+
+
+def test_points_made_before_the_eq6_setting_count_as_batch_means_for_imsic_only():
+    from imbench.disentanglement.gan_sweep import SweepSettings, check_resumable
+
+    old = {k: v for k, v in dataclasses.asdict(SweepSettings()).items() if k != "imsic_reduction"}
+    check_resumable({"settings": old}, "infogan", SweepSettings(), Path("p.json"))  # InfoGAN has no Eq. 6
+    check_resumable({"settings": old}, "imsic", SweepSettings(imsic_reduction="batch_mean"), Path("p.json"))
+    with pytest.raises(ConfigError, match="imsic_reduction: 'batch_mean' there, 'per_sample' now"):
+        check_resumable({"settings": old}, "imsic", SweepSettings(), Path("p.json"))
 
 
 @pytest.mark.parametrize("kwargs,match", [({"img_size": 48}, "img_size must be 32 or 64"),
-                                          ({"iterations": 0}, "iterations must be an integer >= 1")])
+                                          ({"iterations": 0}, "iterations must be an integer >= 1"),
+                                          ({"imsic_reduction": "sum"}, "imsic_reduction must be one of")])
 def test_gan_sweep_bad_settings(kwargs, match):
     from imbench.disentanglement.gan_sweep import SweepSettings
 

@@ -111,14 +111,15 @@ def test_eq6_as_written_is_unbounded_below_and_the_independence_cap_bounds_it():
     assert not far.grad.any()
 
 
-def test_imsic_paper_training_info_loss_stays_above_the_cap_bound_and_is_recorded():
+@pytest.mark.parametrize("reduction,cap", [("per_sample", 2.0), ("batch_mean", 2.0 / 16)])  # batch of 16
+def test_imsic_paper_training_info_loss_stays_above_the_cap_bound_and_is_recorded(reduction, cap):
     X, y = _data(seed=2)
-    s = IMSICSampler(random_state=5, **{**FAST, "epochs": 3})
+    s = IMSICSampler(random_state=5, reduction=reduction, **{**FAST, "epochs": 3})
     s.fit_resample(X, y)
     info = s.fit_info()
-    assert info["nonparent_cap"] == {"setting": "independence", "value": pytest.approx(2.0 / 16)}
+    assert info["nonparent_cap"] == {"setting": "independence", "value": pytest.approx(cap)}
     assert "capped at nonparent_cap" in info["continuous_loss"]
-    bound = -0.15 * 9 * 2.0 / 16  # lambda_con x 9 non-parent pairs x cap; the CE term is >= 0
+    bound = -0.15 * 9 * cap  # lambda_con x 9 non-parent pairs x cap; the CE term is >= 0
     assert all(h["info"] >= bound - 1e-6 for h in s.history_)
     code_mode = IMSICSampler(mode="code", **FAST)
     code_mode.fit_resample(X, y)
@@ -129,6 +130,19 @@ def test_default_structure_is_the_released_one():
     assert default_structure(4) == {0: [0], 1: [1], 2: [2], 3: [0, 1, 2, 3]}
     assert default_structure(3) == {0: [0], 1: [1], 2: [0, 1, 2]}
     assert normalise_structure({"0": ["0"], 1: [1]}, 2, "IMSIC") == {0: [0], 1: [1]}  # YAML/CLI strings
+
+
+def test_eq6_is_read_per_sample_by_default_and_null_keeps_the_earlier_batch_mean():
+    from omegaconf import OmegaConf
+
+    conf = OmegaConf.load(infogan_module.__file__.replace("methods/generative/infogan.py", "conf/method/imsic.yaml"))
+    assert conf.sampler.reduction == "per_sample"  # the harness's config says it, so it is in every run's identity
+    for reduction, mode, expected in [("per_sample", "paper", "per_sample"), (None, "paper", "batch_mean"),
+                                      (None, "code", "per_sample"), ("batch_mean", "paper", "batch_mean")]:
+        s = IMSICSampler(reduction=reduction, mode=mode)
+        s._check_settings()
+        assert s.reduction_ == expected
+    assert IMSICSampler().reduction == "per_sample"
 
 
 # ----- Hungarian matching ----------------------------------------------------------------------------
@@ -161,7 +175,7 @@ def test_matching_recovers_a_known_permutation_and_records_accuracy():
 
 # ----- the samplers ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("cls,kwargs", [(InfoGANSampler, {}), (IMSICSampler, {}),
-                                        (IMSICSampler, {"reduction": "per_sample", "structure": {0: [0], 1: [1], 2: [2], 3: [3]}})])
+                                        (IMSICSampler, {"reduction": "batch_mean", "structure": {0: [0], 1: [1], 2: [2], 3: [3]}})])
 def test_samplers_balance_minority_classes_in_the_input_shape(cls, kwargs):
     X, y = _data()
     s = cls(random_state=3, **FAST, **kwargs)
@@ -183,7 +197,7 @@ def test_samplers_balance_minority_classes_in_the_input_shape(cls, kwargs):
     assert info["epochs"] == 1 and len(s.history_) == 1 and set(s.history_[0]) == {"epoch", "g", "d", "info"}
     if cls is IMSICSampler:
         assert info["mode"] == "paper" and info["lambda_con"] == 0.15 and info["code_dim"] == 4
-        assert info["structure_reduction"] == kwargs.get("reduction", "batch_mean")
+        assert info["structure_reduction"] == kwargs.get("reduction", "per_sample")  # Eq. 6 read per sample
         assert info["train_priors"] == {"z": "N(0,1)", "code": "N(0,1)"}
     else:
         assert info["lambda_con"] == 0.1 and info["code_dim"] == 2 and "mode" not in info

@@ -51,6 +51,7 @@ class SweepSettings:
     metric_num_variance_estimate: int = 10_000
     metric_batch_size: int = 64
     device: str = "cpu"
+    imsic_reduction: str = "per_sample"  # IMSIC's Eq. 6 (IMSICSampler's ``reduction``)
 
     def __post_init__(self) -> None:
         for name in ("iterations", "train_size", "batch_size", "metric_num_train", "metric_num_eval",
@@ -58,6 +59,10 @@ class SweepSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1; got {value!r}")
+        from imbench.methods.generative.infogan import REDUCTIONS
+
+        if self.imsic_reduction not in REDUCTIONS:
+            raise ConfigError(f"imsic_reduction must be one of {list(REDUCTIONS)}; got {self.imsic_reduction!r}")
         if self.img_size not in (32, 64):
             raise ConfigError(f"img_size must be 32 or 64 (the networks' side; dSprites is 64); got {self.img_size!r}")
 
@@ -86,13 +91,13 @@ def _sampler(method: str, settings: SweepSettings, seed: int, counts: dict[int, 
 
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r} for the disentanglement sweep; use one of {list(METHODS)}")
-    cls = IMSICSampler if method == "imsic" else InfoGANSampler
+    cls, extra = (IMSICSampler, {"reduction": settings.imsic_reduction}) if method == "imsic" else (InfoGANSampler, {})
     rarest = min(counts, key=lambda c: (counts[c], c))
     # a whole epoch of the training subset is more than the budget: one "epoch" of `iterations` batches,
     # then one image of the rarest class (the GAN, not the synthesis, is what is scored)
     return cls(epochs=1, max_batches_per_epoch=settings.iterations, batch_size=settings.batch_size,
                img_size=settings.img_size, device=settings.device, random_state=seed, match_samples=50,
-               sampling_strategy={rarest: counts[rarest] + 1})
+               sampling_strategy={rarest: counts[rarest] + 1}, **extra)
 
 
 def representation(sampler) -> Callable[[np.ndarray], np.ndarray]:
@@ -144,6 +149,26 @@ def point_path(out: Path, method: str, ir: float, seed: int) -> Path:
     return out / "points" / f"{method}-ir{ir:g}-seed{seed}.json"
 
 
+# settings a point written before they existed ran with: IMSIC's Eq. 6 on batch means was the default then
+_EARLIER_DEFAULTS = {"imsic_reduction": "batch_mean"}
+
+
+def settings_that_matter(settings: dict, method: str) -> dict:
+    """A point's settings as they bear on ``method`` (InfoGAN has no Eq. 6), earlier points' gaps filled."""
+    full = {**_EARLIER_DEFAULTS, **settings}
+    return {k: v for k, v in full.items() if not (method != "imsic" and k == "imsic_reduction")}
+
+
+def check_resumable(record: dict, method: str, settings: SweepSettings, path: Path) -> None:
+    """Raise :class:`ConfigError` when the point at ``path`` was made with other settings than ``settings``."""
+    had = settings_that_matter(record.get("settings") or {}, method)
+    want = settings_that_matter(dataclasses.asdict(settings), method)
+    differ = {k: (had.get(k), want[k]) for k in want if had.get(k) != want[k]}
+    if differ:
+        raise ConfigError(f"{path} was made with other settings ({', '.join(f'{k}: {a!r} there, {b!r} now' for k, (a, b) in differ.items())}); "
+                          "give these settings an --out of their own, or move that point away")
+
+
 def run_sweep(methods: Sequence[str], irs: Sequence[float], seeds: Sequence[int], settings: SweepSettings,
               out: Path, extra: dict | None = None, log: Callable[[str], None] = print) -> list[dict]:
     """Every (method, IR, seed) point not yet under ``out``; returns all points' records there."""
@@ -156,7 +181,9 @@ def run_sweep(methods: Sequence[str], irs: Sequence[float], seeds: Sequence[int]
             for seed in seeds:
                 path = point_path(out, method, ir, seed)
                 if path.is_file():
-                    records.append(json.loads(path.read_text()))
+                    record = json.loads(path.read_text())
+                    check_resumable(record, method, settings, path)
+                    records.append(record)
                     continue
                 point = run_point(method, ir, seed, settings)
                 record = {**dataclasses.asdict(point), **(extra or {})}
