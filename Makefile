@@ -146,6 +146,7 @@ table-imsic-1: data data-fmnist
 figure-imsic-1: data
 	$(RUN) experiment=imsic_fig1
 	$(PY) -m imbench.figures imsic_fig1 --block step --profile $(PROFILE) --out-dir $(OUT)
+	$(TABLE) imsic_fig1
 
 figure-imsic-3: data data-fmnist
 	$(RUN) experiment=imsic_fig3
@@ -166,6 +167,7 @@ figure-imsic-4de: data
 # python -m imbench.disentanglement gans (e.g. FIG4B_ARGS="--iterations 2000 --seeds 0,1,2 --device cuda")
 FIG4B_ARGS ?=
 figure-imsic-4b:
+	$(PY) -m imbench.disentanglement validate --out benchmarks/results
 	$(PY) -m imbench.disentanglement gans --out $(OUT)/imsic_4b --results-dir $(RESULTS) $(FIG4B_ARGS)
 
 figure-egl-1:

@@ -38,6 +38,7 @@ from imbench.methods.generative.bagan import BAGANSampler
 from imbench.methods.generative.base import GenerativeOversampler
 from imbench.methods.generative.cgan import CGANSampler
 from imbench.methods.generative.cvae import CVAESampler
+from imbench.methods.generative.infogan import IMSICSampler, InfoGANSampler
 from imbench.methods.generative.stepped import fit_resample_many
 from imbench.methods.torch_smote import TorchRandomOverSampler, TorchSMOTE
 from imbench.methods.tuned_smote import TunedSMOTE
@@ -53,7 +54,8 @@ TABULAR = [
 TINY = dict(epochs=1, batch_size=4, max_batches_per_epoch=1, device="cpu", random_state=0)
 IMAGE = [CGANSampler(**TINY), ACGANSampler(**TINY), CVAESampler(**TINY), BAGANSampler(**TINY),
          AugmentOverSampler(device="cpu", random_state=0),
-         MLPCGANSampler(steps=2, batch_size=4, device="cpu", random_state=0)]
+         MLPCGANSampler(steps=2, batch_size=4, device="cpu", random_state=0),
+         InfoGANSampler(**TINY, match_samples=4), IMSICSampler(**TINY, match_samples=4)]
 
 EXPECTED_FAILED = {
     "check_samplers_pandas_sparse": "imbench samplers take dense input only (they compute in torch; their "
