@@ -276,3 +276,14 @@ def test_traversal_varies_only_the_chosen_code_per_class_row(tmp_path):
         traverse(s, code=4, values=[0.0])
     png = write_traversals(tmp_path / "t.png", [t, traverse(s, 0, [-1.0, 1.0])], "title", ["Made by: test"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "Made by: test" in png.with_suffix(".md").read_text()
+
+
+def test_traversal_structure_option_parses_the_papers_fig4c_and_rejects_bad_text(capsys):
+    from imbench.figures.traversal import main, parse_structure
+
+    assert parse_structure("0:0;1:1;2:2;3:1,2") == {0: [0], 1: [1], 2: [2], 3: [1, 2]}
+    for bad in ("3-1,2", "a:1", ";"):
+        with pytest.raises(ValueError, match="--structure"):
+            parse_structure(bad)
+    assert main(["--method", "infogan", "--structure", "0:0", "--iterations", "1"]) == 2
+    assert "--structure is IMSIC's" in capsys.readouterr().err

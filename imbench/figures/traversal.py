@@ -1,7 +1,8 @@
 """Latent traversals of InfoGAN / IMSIC (IMSIC Fig. 4d/e): what each continuous code changes.
 
     python -m imbench.figures.traversal [--method imsic] [--data mnist] [--iterations 280] [--seed 0]
-                                        [--values -2,-1,0,1,2] [--results-dir results] [--device cpu]
+                                        [--values -2,-1,0,1,2] [--structure '0:0;1:1;2:2;3:1,2']
+                                        [--results-dir results] [--device cpu]
 
 Trains the method's GAN on the data set's official training images skewed to GAMO's counts (IMSIC
 Table 1's data, the first draw of seed ``--seed``) for ``--iterations`` mini-batches, matches its
@@ -111,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--values", default="-2,-1,0,1,2")
     p.add_argument("--codes", default=None, help="comma-separated code indices (default: all)")
+    p.add_argument("--structure", default=None,
+                   help="IMSIC's latent code -> parent codes, e.g. '0:0;1:1;2:2;3:1,2' (the paper's Fig. 4c: c'_3 "
+                        "entangled with c_1 and c_2); default: the released structure (c'_3 with every code)")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--device", default="cpu")
     a = p.parse_args(argv)
@@ -126,9 +130,13 @@ def main(argv: list[str] | None = None) -> int:
               f"integer >= 1; got --values {a.values!r} --iterations {a.iterations}", file=sys.stderr)
         return 2
     try:
-        X, y, source = training_set(a.data, a.seed)
         cls = IMSICSampler if a.method == "imsic" else InfoGANSampler
         kwargs = {"code_dim": 3, "structure": None} if (a.method == "imsic" and a.data == "fmnist") else {}
+        if a.structure is not None:
+            if a.method != "imsic":
+                raise ValueError("--structure is IMSIC's (InfoGAN's codes have no parents); drop it or use --method imsic")
+            kwargs["structure"] = parse_structure(a.structure)
+        X, y, source = training_set(a.data, a.seed)
         rarest = int(min(set(y.tolist()), key=lambda c: ((y == c).sum(), c)))
         sampler = cls(epochs=1, max_batches_per_epoch=a.iterations, device=a.device, random_state=a.seed,
                       sampling_strategy={rarest: int((y == rarest).sum()) + 1}, **kwargs)
@@ -146,17 +154,35 @@ def main(argv: list[str] | None = None) -> int:
     hw, git = provenance.hardware(a.device), provenance.git_state()
     structure = info.get("structure")
     title = (f"{info['method']} traversals, {a.data}, {a.iterations} GAN iterations"
-             + (f", structure {structure}" if structure else ""))
+             + (f", structure {structure}, Eq. 6 {info['structure_reduction'].replace('_', ' ')}" if structure else ""))
     lines = [f"Rows: classes (their matched categorical code); columns: the varied code's value; other codes 0; "
              f"one z per row. Training: {source}, GAMO's counts, first draw of seed {a.seed}, "
              f"{a.iterations} mini-batches of 64 ({train_s:.0f} s).",
              f"Code→class matching accuracy: {info['matching']['accuracy']:.3f}; final losses: {info.get('final_losses')}.",
              f"Made by: {command}", f"Git commit: {git.get('commit')}{' (dirty)' if git.get('dirty') else ''}",
              f"Hardware: {hw.get('host')} ({hw.get('gpu') or hw.get('processor') or 'cpu'})"]
-    path = Path(a.results_dir) / f"imsic_traversal_{a.method}_{a.data}_{a.iterations}it.png"
+    tag = "" if a.structure is None else "_structure-" + "_".join(
+        f"{i}-{''.join(map(str, ps))}" for i, ps in sorted(kwargs["structure"].items()))
+    path = Path(a.results_dir) / f"imsic_traversal_{a.method}_{a.data}_{a.iterations}it{tag}.png"
     write_traversals(path, panels, title, lines)
     print(f"wrote {path} and {path.with_suffix('.md')}")
     return 0
+
+
+def parse_structure(text: str) -> dict[int, list[int]]:
+    """``'0:0;1:1;2:2;3:1,2'`` → ``{0: [0], 1: [1], 2: [2], 3: [1, 2]}`` (the sampler checks it against
+    ``code_dim``)."""
+    out: dict[int, list[int]] = {}
+    try:
+        for part in filter(None, (q.strip() for q in text.split(";"))):
+            latent, parents = part.split(":")
+            out[int(latent)] = [int(v) for v in parents.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"--structure takes 'latent:parent,parent;...' with code indices, e.g. '0:0;1:1;2:2;3:1,2'; "
+                         f"got {text!r}") from None
+    if not out:
+        raise ValueError(f"--structure names no latent code: {text!r}")
+    return out
 
 
 if __name__ == "__main__":
