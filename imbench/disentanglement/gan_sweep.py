@@ -15,7 +15,8 @@ both sides, 4× cheaper, the images then resized by the samplers as for MNIST), 
 is (both of D's code heads; the FactorVAE metric prunes dimensions that do not vary).
 
 Each point is written as ``<out>/points/<method>-ir<IR>-seed<S>.json`` as soon as it is done and a rerun
-skips the points already there, so a sweep resumes.
+skips the points already there, so a sweep resumes; a point there made with other settings (another budget,
+or IMSIC's Eq. 6 read the other way) stops the sweep with a message instead of entering its figure.
 """
 from __future__ import annotations
 
