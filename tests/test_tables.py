@@ -18,6 +18,7 @@ from scipy import stats
 from imbench.metrics import evaluate, lift_percent
 from imbench.records import RESULT, finish_run, run_hash
 from imbench.tables import build_table, load_table_spec, mean_ranks, friedman_iman_davenport, render
+from imbench.tables.collect import records_frame
 from imbench.tables.display import best_mask
 
 REPO = Path(__file__).resolve().parents[1]
@@ -501,8 +502,27 @@ def test_ir_sweep_figure_rarest_class_per_run_and_files(tmp_path):
     assert numbers.loc[("imsic", 500.0), "recall_std"] == pytest.approx(0.01)
     assert (numbers["n_runs"] == 3).all()
     caption = png.with_suffix(".md").read_text()
-    assert "Made by: python -m imbench.figures.ir_sweep imsic_fig3" in caption and "| Ours (IMSIC) | 500 | 3 |" in caption
+    assert "Made by: python -m imbench.figures.ir_sweep imsic_fig3" in caption
+    assert "| Ours (IMSIC) | 500 | 500.0 | 3 |" in caption
     assert ir_sweep.main(["imsic_fig3", "--out-dir", str(tmp_path / "none"), "--results-dir", str(res)]) == 1
+
+
+def test_ir_sweep_names_the_realised_ir_where_whole_images_raise_it(tmp_path):
+    from imbench.figures import ir_sweep
+    recs = []
+    for fold in range(2):  # 4000/300 = 13.3 images: the draw keeps 13, so its IR is 4000/13 = 307.7
+        rec = make_record("imsic_fig3", "imsic", fold=fold, skew="exp", ir=300, minority=[9], classes=[2, 9],
+                          counts={2: 4000, 9: 13})
+        rec["metrics"]["per_class"] = _per_class(0.5, 0.5, 0.5)
+        recs.append(rec)
+    values = ir_sweep.rarest_class_values(records_frame(recs), ["recall"])
+    assert values["realised_ir"].tolist() == pytest.approx([4000 / 13] * 2)
+    summary = ir_sweep.summarise(values, ["recall"])
+    assert summary.loc[0, "realised_ir"] == pytest.approx(307.69, abs=0.01)
+    assert ir_sweep.ir_tick_label(300, 4000 / 13) == "300\n(308)"
+    assert ir_sweep.ir_tick_label(500, 500.0) == "500"
+    assert ir_sweep.ir_tick_label(50, 4000 / 80.2) == "50"  # 49.9: within 0.5%
+    assert ir_sweep.ir_tick_label(50, 4000 / 81) == "50\n(49)"  # 49.4: 1.2% off
 
 
 def test_mesa_row_is_empty_with_the_reason_it_cannot_run(monkeypatch):

@@ -6,7 +6,9 @@
 Collects the finished runs of EXPERIMENT made with the profile, takes for each run the per-class value of
 each metric for the class with the fewest training images of that run's skewed draw (the rarest class,
 recorded in ``counts.train_before``), and draws mean ± std (ddof 1) over the runs of each (method, IR) as
-error bars, one panel per metric. Writes ``<results-dir>/<experiment>_<profile>[_<values>]_ir_sweep.png``
+error bars, one panel per metric. The x axis is the configured IR; where the draw's realised IR (largest
+class count / rarest class count, after the counts are rounded down to whole images) differs from it, the
+tick says both (``300`` over ``(308)``). Writes ``<results-dir>/<experiment>_<profile>[_<values>]_ir_sweep.png``
 and a ``.md`` caption beside it (rows, run counts, commits, hardware, the command) and the numbers as
 ``.csv``.
 """
@@ -38,7 +40,8 @@ class SweepFiles:
 
 
 def rarest_class_values(df: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """One row per run: method, ir, the rarest class and its value of each metric.
+    """One row per run: method, ir, the rarest class, the realised IR (largest count / rarest count) and
+    the rarest class's value of each metric.
 
     The rarest class of a run is the one with the fewest training images in its draw (ties: the higher
     class label, the last of a geometric profile). Runs without per-class counts are dropped."""
@@ -50,18 +53,30 @@ def rarest_class_values(df: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
             continue
         rarest = min(have, key=lambda c: (have[c], -c))
         row = {"method": run["method"], "ir": float(run["ir"]), "rarest_class": rarest,
-               "rarest_count": int(have[rarest]), "fold": run["fold"]}
+               "rarest_count": int(have[rarest]), "realised_ir": float(max(have.values())) / float(have[rarest]),
+               "fold": run["fold"]}
         for m in metrics:
             row[m] = run.get(f"{m}.{rarest}")
         out.append(row)
-    return pd.DataFrame(out, columns=["method", "ir", "rarest_class", "rarest_count", "fold", *metrics])
+    return pd.DataFrame(out, columns=["method", "ir", "rarest_class", "rarest_count", "realised_ir", "fold",
+                                      *metrics])
 
 
 def summarise(values: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """Mean, std (ddof 1) and run count of each metric per (method, ir)."""
+    """Mean, std (ddof 1) and run count of each metric per (method, ir), with the realised IR (mean over
+    the runs; the draws of one IR share their counts)."""
     agg = {f"{m}_{s}": (m, s) for m in metrics for s in ("mean", "std")}
+    agg["realised_ir"] = ("realised_ir", "mean")
     agg["n_runs"] = ("fold", "count")
     return values.groupby(["method", "ir"], sort=True).agg(**agg).reset_index()
+
+
+def ir_tick_label(nominal: float, realised: float) -> str:
+    """The configured IR, with the realised one below it in parentheses when they differ by more than
+    0.5% (rounding a class's count down to whole images raises the IR: 4000/300 keeps 13 images, IR 308)."""
+    if abs(realised - nominal) <= 0.005 * nominal:
+        return f"{nominal:g}"
+    return f"{nominal:g}\n({realised:.0f})"
 
 
 def write_ir_sweep(path: Path, summary: pd.DataFrame, rows: list[str], labels: dict[str, str],
@@ -84,9 +99,9 @@ def write_ir_sweep(path: Path, summary: pd.DataFrame, rows: list[str], labels: d
             ax.errorbar(part["ir"], part[f"{metric}_mean"], yerr=part[f"{metric}_std"].fillna(0.0),
                         marker="o", capsize=3, label=labels.get(method, method))
         ax.set_xscale("log")
-        irs = sorted(summary["ir"].unique())
-        ax.set_xticks(irs)
-        ax.set_xticklabels([f"{ir:g}" for ir in irs])
+        realised = summary.groupby("ir")["realised_ir"].mean().sort_index()
+        ax.set_xticks(list(realised.index))
+        ax.set_xticklabels([ir_tick_label(ir, r) for ir, r in realised.items()])
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # no "6×10¹" labels between the IRs
         ax.set_xlabel("imbalance ratio (majority / rarest class)")
         ax.set_ylabel(f"{METRIC_NAMES.get(metric, metric)} of the rarest class")
@@ -102,8 +117,10 @@ def write_ir_sweep(path: Path, summary: pd.DataFrame, rows: list[str], labels: d
     caption = path.with_suffix(".md")
     lines = [f"# {title}", "", f"![{title}]({path.name})", "",
              "Points: mean over the runs of each method and IR; error bars: std (ddof 1). Numbers: "
-             f"[{csv.name}]({csv.name}).", "", "| method | IR | runs |", "|---|---|---|"]
-    lines += [f"| {labels.get(r.method, r.method)} | {r.ir:g} | {r.n_runs} |" for r in summary.itertuples()]
+             f"[{csv.name}]({csv.name}). Realised IR: largest class count / rarest class count of the draws.",
+             "", "| method | IR | realised IR | runs |", "|---|---|---|---|"]
+    lines += [f"| {labels.get(r.method, r.method)} | {r.ir:g} | {r.realised_ir:.1f} | {r.n_runs} |"
+              for r in summary.itertuples()]
     lines += ["", *provenance, ""]
     caption.write_text("\n".join(lines))
     return SweepFiles(png=path, caption=caption, csv=csv)
