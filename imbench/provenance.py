@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import platform
 import subprocess
 import sys
@@ -98,6 +99,11 @@ def _argv_text(argv: list[str]) -> str:
     if argv and argv[0].endswith(("imbench/__main__.py", os.sep + "__main__.py")):
         argv[0] = "python -m imbench"
     return " ".join(argv)
+
+
+def module_command(module: str, args: list[str]) -> str:
+    """``python -m MODULE ARGS`` as a shell would need it typed again (``--structure '0:0;3:1,2'`` quoted)."""
+    return f"python -m {module} " + shlex.join(args)
 
 
 def command_line() -> str:

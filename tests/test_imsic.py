@@ -287,5 +287,6 @@ def test_traversal_structure_option_parses_the_papers_fig4c_and_rejects_bad_text
             parse_structure(bad)
     assert main(["--method", "infogan", "--structure", "0:0", "--iterations", "1"]) == 2
     assert "--structure is IMSIC's" in capsys.readouterr().err
-    from imbench.figures.traversal import command_line
-    assert command_line(["--structure", "0:0;3:1,2"]) == "python -m imbench.figures.traversal --structure '0:0;3:1,2'"
+    from imbench.provenance import module_command
+    assert (module_command("imbench.figures.traversal", ["--structure", "0:0;3:1,2"])
+            == "python -m imbench.figures.traversal --structure '0:0;3:1,2'")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -97,7 +96,7 @@ def _gans(args: argparse.Namespace, argv: list[str] | None) -> int:
                                  metric_num_variance_estimate=args.metric_num_variance_estimate)
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
         irs, seeds = _numbers(args.irs, float, "irs"), _numbers(args.seeds, int, "seeds")
-        command = "python -m imbench.disentanglement " + shlex.join(sys.argv[1:] if argv is None else argv)
+        command = provenance.module_command("imbench.disentanglement", list(sys.argv[1:] if argv is None else argv))
         hw = provenance.hardware(args.device)
         extra = {"command": command, "git": provenance.git_state(), "hardware": hw}
         out = Path(args.out)
@@ -125,7 +124,7 @@ def _write(args: argparse.Namespace, rows: list[ValidationRow], total_s: float) 
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "out")}
     record = {"benchmark": "factor_vae_validation", "settings": settings, "total_s": total_s,
               "rows": [dataclasses.asdict(r) for r in rows],
-              "command": "python -m imbench.disentanglement " + shlex.join(sys.argv[1:]),
+              "command": provenance.module_command("imbench.disentanglement", sys.argv[1:]),
               "hardware": provenance.hardware("cpu"), "git": provenance.git_state(), "versions": provenance.versions()}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shlex
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -195,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     plot(results[0], out, f"EGL Fig. 1 (seed 0): {settings.iterations} meta steps, η1 {settings.eta1}, "
                           f"η2 {settings.eta2}, move {settings.move}")
     public = [{k: v for k, v in r.items() if not k.startswith("_")} for r in results]
-    command = "python -m imbench.figures.egl_sine " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = provenance.module_command("imbench.figures.egl_sine", list(sys.argv[1:] if argv is None else argv))
     git, hw = provenance.git_state(), provenance.hardware("cpu")
     record = {"settings": asdict(settings), "seeds": public, "command": command, "git": git, "hardware": hw}
     out.with_suffix(".json").write_text(json.dumps(record, indent=1))

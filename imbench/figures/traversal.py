@@ -16,7 +16,6 @@ and a ``.md`` caption with the command, training losses, matching accuracy, comm
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -105,11 +104,6 @@ def training_set(data: str, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
     return ds.X_train[idx], ds.y_train[idx], ds.provenance
 
 
-def command_line(args: Sequence[str]) -> str:
-    """The command as a shell would need it typed again (``--structure '0:0;3:1,2'`` quoted)."""
-    return "python -m imbench.figures.traversal " + shlex.join(args)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m imbench.figures.traversal", description=__doc__.split("\n\n")[0])
     p.add_argument("--method", default="imsic", choices=["imsic", "infogan"])
@@ -156,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"imbench.figures.traversal: error: {e}", file=sys.stderr)
         return 2
     info = sampler.fit_info()
-    command = command_line(sys.argv[1:] if argv is None else argv)
+    command = provenance.module_command("imbench.figures.traversal", list(sys.argv[1:] if argv is None else argv))
     hw, git = provenance.hardware(a.device), provenance.git_state()
     structure = info.get("structure")
     title = (f"{info['method']} traversals, {a.data}, {a.iterations} GAN iterations"
