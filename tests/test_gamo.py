@@ -383,10 +383,16 @@ def test_class_points_product_and_its_gradients_equal_the_plain_product():
 
 
 def test_the_points_layout_follows_the_hardware_and_both_give_the_plain_product(monkeypatch):
+    from imbench.methods.gamo import nets
     from imbench.methods.gamo.nets import ClassPoints, convex_combination, default_points_layout
-    for capability, layout in (("AVX2", "transposed"), ("AVX512", "plain"), ("DEFAULT", "plain")):
+    cases = (("GenuineIntel", "AVX2", "transposed"), ("GenuineIntel", "AVX512", "plain"),
+             ("AuthenticAMD", "AVX2", "transposed"), ("AuthenticAMD", "AVX512", "transposed"),
+             ("", "AVX512", "plain"), ("AuthenticAMD", "DEFAULT", "plain"))
+    for vendor, capability, layout in cases:
         monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda c=capability: c)
+        monkeypatch.setattr(nets, "cpu_vendor", lambda v=vendor: v)
         assert default_points_layout("cpu") == layout and ClassPoints([torch.randn(5, 3)]).layout == layout
+    assert default_points_layout("meta") == "plain"
     torch.manual_seed(0)
     rows = [torch.randn(25, 6)]
     w = torch.softmax(torch.randn(3, 25), 1)

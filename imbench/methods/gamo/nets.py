@@ -31,17 +31,37 @@ LAYOUTS = ("transposed", "plain")
 
 
 def default_points_layout(device: torch.device | str) -> str:
-    """The layout of :class:`ClassPoints` for ``device``: ``transposed`` on CPUs whose torch kernels are at
-    the AVX2 level, ``plain`` elsewhere.
+    """The layout of :class:`ClassPoints` for ``device``: ``plain`` on Intel CPUs at torch's AVX-512 level
+    and off the CPU, ``transposed`` on every other CPU (AVX2-level ones, and AMD's AVX-512 ones).
 
-    Measured (``benchmarks/gamo_step.py``, the convex products of one dense-MNIST mini-batch): on an AMD
-    EPYC (AVX2) 7.6 ms transposed against 18.1 ms plain; on an Intel Xeon (AVX-512, AMX) 4.15 against
-    2.98 ms. The choice follows the hardware, never a timing taken at run time, so that a seed gives the
-    same result every time on one machine; the record says which ran (``training.points_layout``)."""
+    torch's CPU matrix products are MKL's, and MKL takes its fastest paths for these few-rows-by-thousands
+    shapes on Intel's AVX-512 CPUs only. Measured (the convex products of one dense-MNIST mini-batch,
+    ``benchmarks/gamo_step.py``): on an AMD EPYC at the AVX2 level 7.6 ms transposed against 18.1 ms
+    plain; on an Intel Xeon (AVX-512, AMX) 4.15 against 2.98 ms; on an AMD EPYC with AVX-512 (Zen 4)
+    about 2.3 times faster transposed (see the README). The choice follows the hardware, never a timing
+    taken at run time, so that a seed gives the same result every time on one machine; the record says
+    which ran (``training.points_layout``)."""
     dev = torch.device(device)
-    if dev.type == "cpu" and torch.backends.cpu.get_cpu_capability() == "AVX2":
+    if dev.type != "cpu":
+        return "plain"
+    capability = torch.backends.cpu.get_cpu_capability()
+    if capability == "AVX2" or (capability == "AVX512" and cpu_vendor() not in ("GenuineIntel", "")):
         return "transposed"
     return "plain"
+
+
+@lru_cache(maxsize=1)
+def cpu_vendor() -> str:
+    """The CPU's vendor string (``GenuineIntel``, ``AuthenticAMD``, ...) from ``/proc/cpuinfo``; empty
+    where that file does not say (not Linux)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
 
 
 class ClassPoints:
