@@ -11,7 +11,8 @@ kernels are fast in (``ClassPoints``: the convex combinations' products, timed a
 torch's fused Adam kernel without the optimiser's per-call bookkeeping (``FusedAdam``), and sends G's backward pass to G's parameters only. Both compute the same mathematics (``tests/test_gamo.py``
 checks the grouping). Both settings of ``generator_updates`` are timed: ``batch`` (the paper's
 Algorithm 1: two G steps per mini-batch) and ``per_class`` (the released code: two G steps per minority
-class).
+class). On the CPU imbench's trainer is timed a second time with the class points in the layout the
+hardware rule did not pick (:func:`imbench.methods.gamo.nets.default_points_layout`), side by side.
 
 The matrix-product floor: the matrix products (``mm``, ``addmm``) one imbench mini-batch runs with the
 paper's updates (their shapes recorded by torch's profiler over ``min(--steps, 50)`` mini-batches)
@@ -106,8 +107,18 @@ def timed(make, steps: int, device: torch.device, warmup: int = 20) -> float:
     return (time.perf_counter() - t0) / steps * 1000
 
 
-def time_one(straightforward: bool, updates: str, steps: int, device: torch.device) -> float:
-    return timed(lambda n: build(straightforward, updates, n, device), steps, device)
+def time_one(straightforward: bool, updates: str, steps: int, device: torch.device, layout: str | None = None) -> float:
+    """Milliseconds per mini-batch; ``layout`` forces the class points' layout of imbench's trainer
+    (None: :func:`imbench.methods.gamo.nets.default_points_layout`, what a run uses)."""
+    if layout is None:
+        return timed(lambda n: build(straightforward, updates, n, device), steps, device)
+    from imbench.methods.gamo import nets
+    chosen = nets.default_points_layout
+    nets.default_points_layout = lambda dev: layout
+    try:
+        return timed(lambda n: build(straightforward, updates, n, device), steps, device)
+    finally:
+        nets.default_points_layout = chosen
 
 
 def convex_products_ms(device: torch.device, layout: str, steps: int = 50) -> float:
@@ -116,7 +127,7 @@ def convex_products_ms(device: torch.device, layout: str, steps: int = 50) -> fl
     generator steps), 32 samples over the nine minority classes' points (4,960 × 784). ``layout``
     ``plain`` is what autograd does for ``weights @ points``; ``imbench`` is the ``transposed`` layout of
     :class:`imbench.methods.gamo.nets.ClassPoints` (forward ``colsᵀ`` product, gradient ``rows @ gradᵀ``),
-    which the trainer uses on AVX2-level CPUs only (``default_points_layout``)."""
+    which the trainer uses on every CPU but Intel's AVX-512 ones (``default_points_layout``)."""
     gen = torch.Generator(device="cpu").manual_seed(0)
     rows = [(torch.rand(n, 784, generator=gen) * 2 - 1).to(device) for n in COUNTS[1:]]
     cols = [r.t().contiguous() for r in rows]
@@ -188,12 +199,17 @@ def main(argv: list[str] | None = None) -> dict:
     a = ap.parse_args(argv)
     device = torch.device(a.device)
     variants = [(sf, up) for up in ("batch", "per_class") for sf in (True, False)]
+    from imbench.methods.gamo.nets import LAYOUTS, default_points_layout
+    chosen = default_points_layout(device)
+    other = next(lay for lay in LAYOUTS if lay != chosen)
     times: dict[str, list[float]] = {}
     for _ in range(a.repeats):  # interleaved, so that machine noise hits every variant alike
         for sf, up in variants:
             times.setdefault(f"{'straightforward' if sf else 'imbench'}/{up}", []).append(time_one(sf, up, a.steps, device))
         for layout in ("plain", "imbench"):
             times.setdefault(f"convex_products/{layout}", []).append(convex_products_ms(device, layout))
+        if device.type == "cpu":  # the whole mini-batch in the layout the hardware rule did not pick
+            times.setdefault("imbench/batch/other_layout", []).append(time_one(False, "batch", a.steps, device, other))
     shapes, profiled = matmul_shapes(min(a.steps, 50), device)
     gflop = sum(2 * m * k * n * c for (m, k, n), c in shapes.items()) / profiled / 1e9
     for _ in range(a.repeats):
@@ -207,6 +223,9 @@ def main(argv: list[str] | None = None) -> dict:
         rows.append({"generator_updates": up, "straightforward_ms": before, "imbench_ms": after,
                      "speedup": before / after})
         print(f"  generator_updates={up:9s}  straightforward {before:7.2f}  imbench {after:7.2f}  ×{before / after:.2f}")
+    if "imbench/batch/other_layout" in median:
+        print(f"  class points' layout: {chosen} (the hardware rule's, above) {median['imbench/batch']:.2f}, "
+              f"{other} {median['imbench/batch/other_layout']:.2f}")
     print(f"  of which the convex combinations' products alone: plain layout {median['convex_products/plain']:.2f}, "
           f"imbench's {median['convex_products/imbench']:.2f}")
     products = sum(shapes.values()) / profiled
@@ -215,6 +234,8 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"benchmark": "gamo_step", "device": str(device), "threads": torch.get_num_threads(), "steps": a.steps,
               "rows": rows, "convex_products_ms": {k.split("/")[1]: v for k, v in median.items()
                                                    if k.startswith("convex_products/")},
+              "points_layout": {"chosen": chosen, "other": other,
+                                "other_ms": median.get("imbench/batch/other_layout")},
               "matmul_floor": {"ms": median["matmul_floor"], "products_per_minibatch": products,
                                "gflop_per_minibatch": gflop},
               "all_ms": times}
